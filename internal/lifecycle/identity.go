@@ -11,6 +11,7 @@ package lifecycle
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -238,7 +239,7 @@ func Validate(id Identity, now time.Time, p Policy) []Problem {
 		}
 		if life := end.EndsAt().Sub(from); life > limit {
 			add("end_date", "gives a lifetime of %s from %s; policy.max_lifetime for kind %q is %s",
-				FormatDuration(life.Round(time.Hour)), describeFrom(id.StartDate), id.Kind, FormatDuration(limit))
+				approxDays(life), describeFrom(id.StartDate), id.Kind, FormatDuration(limit))
 		}
 	} else if ok && id.EndDate == "" {
 		add("end_date", "is required: policy.max_lifetime caps kind %q at %s", id.Kind, FormatDuration(limit))
@@ -261,6 +262,11 @@ func Validate(id Identity, now time.Time, p Policy) []Problem {
 		}
 	}
 	return out
+}
+
+// approxDays writes a duration as days for messages: "200.2 days".
+func approxDays(d time.Duration) string {
+	return strconv.FormatFloat(d.Hours()/24, 'f', 1, 64) + " days"
 }
 
 func describeFrom(startDate string) string {

@@ -1,0 +1,34 @@
+# People come from the HR system's export; non-human identities are declared
+# inline with an owner and an end date.
+data "sunset_roster" "staff" {
+  file = "${path.module}/roster.csv"
+
+  identities = {
+    etl-loader = { kind = "workload", owner = "data-eng@example.com", end_date = "2027-03-31" }
+    vendor-console = {
+      kind     = "service_account"
+      owner    = "it@example.com"
+      end_date = "2026-12-31"
+      exception = {
+        kind        = "no_api"
+        reason      = "the vendor console has no deprovisioning API"
+        approved_by = "ciso@example.com"
+        expires     = "2027-01-31"
+      }
+    }
+  }
+}
+
+# Credentials follow the active set: an identity that ends leaves it, and the
+# next plan destroys what was created for it.
+resource "sunset_identity" "staff" {
+  for_each = data.sunset_roster.staff.active
+  name     = each.key
+  kind     = each.value.kind
+  owner    = each.value.owner
+  end_date = each.value.end_date
+}
+
+output "ending_soon" {
+  value = keys(data.sunset_roster.staff.expiring)
+}

@@ -1,0 +1,179 @@
+package provider
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+func identityConfig(ledger, providerExtra, body string) string {
+	return providerConfig(ledger, providerExtra) + fmt.Sprintf(`
+resource "sunset_identity" "etl" {
+%s
+}
+`, body)
+}
+
+func TestAccIdentityDeclareExtendOffboard(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	first, extended := day(30), day(90)
+	body := func(end string) string {
+		return fmt.Sprintf(`  name     = "etl-loader"
+  kind     = "workload"
+  owner    = "data-eng@example.com"
+  end_date = %q`, end)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: identityConfig(ledger, "", body(first)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("sunset_identity.etl", tfjsonpath.New("id"), knownvalue.StringExact("etl-loader")),
+					statecheck.ExpectKnownValue("sunset_identity.etl", tfjsonpath.New("status"), knownvalue.StringExact("active")),
+				},
+				Check: func(*terraform.State) error {
+					return expectLedgerEvents(ledger, []string{"identity.declared:etl-loader"})
+				},
+			},
+			{
+				Config: identityConfig(ledger, "", body(extended)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("sunset_identity.etl", plancheck.ResourceActionUpdate)},
+				},
+				Check: func(*terraform.State) error {
+					if err := expectLedgerEvents(ledger, []string{"identity.declared:etl-loader", "identity.changed:etl-loader"}); err != nil {
+						return err
+					}
+					_, recs, err := ledgerEvents(ledger)
+					if err != nil {
+						return err
+					}
+					c := recs[1].Changes["end_date"]
+					if c.Old != first || c.New != extended {
+						return fmt.Errorf("identity.changed end_date = %+v, want %s -> %s", c, first, extended)
+					}
+					if d := recs[1].Details; d["end_date_change"] != "extended" || d["end_date_change_days"] != "60" {
+						return fmt.Errorf("identity.changed details = %v, want extended by 60 days", d)
+					}
+					if recs[1].Actor != "acceptance-test" || recs[1].Prev != recs[0].Hash {
+						return fmt.Errorf("record actor %q, prev %q (previous hash %q)", recs[1].Actor, recs[1].Prev, recs[0].Hash)
+					}
+					return nil
+				},
+			},
+			{
+				ResourceName:      "sunset_identity.etl",
+				ImportState:       true,
+				ImportStateId:     "etl-loader",
+				ImportStateVerify: true,
+			},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			return expectLedgerEvents(ledger, []string{
+				"identity.declared:etl-loader", "identity.changed:etl-loader",
+				"identity.offboarded:etl-loader:removed_from_configuration",
+			})
+		},
+	})
+}
+
+func TestAccIdentityEndedStillDeclaredWarnsAndStatusEnded(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: identityConfig(ledger, "", fmt.Sprintf(`  name = "old-bot"
+  kind = "bot"
+  owner = "ops@example.com"
+  end_date = %q`, day(-2))),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("sunset_identity.etl", tfjsonpath.New("status"), knownvalue.StringExact("ended")),
+			},
+		}},
+		CheckDestroy: func(*terraform.State) error {
+			return expectLedgerEvents(ledger, []string{"identity.declared:old-bot", "identity.offboarded:old-bot:end_date_reached"})
+		},
+	})
+}
+
+func TestAccIdentityImportUnknownName(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: identityConfig(ledger, "", `  name = "a"
+  kind = "human"
+  owner = "hr@example.com"`)},
+			{
+				ResourceName:  "sunset_identity.etl",
+				ImportState:   true,
+				ImportStateId: "never-declared",
+				ExpectError:   wrapped(`Cannot import identity`, `holds no current declaration of identity "never-declared"`),
+			},
+		},
+	})
+}
+
+func TestAccIdentityInvalidInput(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	policy := `policy = { max_lifetime = { api_client = "90d" } }`
+	cases := []struct {
+		name, providerExtra, body string
+		want                      *regexp.Regexp
+	}{
+		{"malformed end date", "", `name = "a"
+kind = "human"
+owner = "o"
+end_date = "31/12/2027"`, wrapped(`Invalid end_date`, `date "31/12/2027" is not a valid calendar date (YYYY-MM-DD)`)},
+		{"end before start", "", fmt.Sprintf(`name = "a"
+kind = "human"
+owner = "o"
+start_date = %q
+end_date = %q`, day(10), day(5)), wrapped(`Invalid end_date`, `is not after start_date`)},
+		{"empty owner", "", `name = "a"
+kind = "human"
+owner = ""`, wrapped(`Empty owner`, `owner must name an accountable owner`)},
+		{"unknown kind", "", `name = "a"
+kind = "robot"
+owner = "o"`, wrapped(`Invalid kind`, `kind "robot" is not one of`)},
+		{"missing end date for a workload", "", `name = "a"
+kind = "workload"
+owner = "o"`, wrapped(`Invalid end_date`, `is required for kind "workload"`)},
+		{"lifetime beyond max_lifetime", policy, fmt.Sprintf(`name = "a"
+kind = "api_client"
+owner = "o"
+end_date = %q`, day(200)), wrapped(`Invalid end_date`, `policy.max_lifetime for kind "api_client" is 90d`)},
+		{"invalid timezone", `timezone = "Mars/Olympus"`, `name = "a"
+kind = "human"
+owner = "o"`, wrapped(`Invalid timezone`, `Mars/Olympus`)},
+		{"invalid max_lifetime", `policy = { max_lifetime = { api_client = "forever" } }`, `name = "a"
+kind = "human"
+owner = "o"`, wrapped(`Invalid policy`, `duration "forever"`)},
+		{"target with two blocks", `targets = { warehouse = { postgres = { dsn = "postgres://x" }, scim = { url = "https://x" } } }`, `name = "a"
+kind = "human"
+owner = "o"`, wrapped(`Target needs exactly one connector block`, `Target "warehouse" holds 2 connector blocks (postgres, scim)`)},
+		{"bad target name", `targets = { "my/target" = { postgres = { dsn = "postgres://x" } } }`, `name = "a"
+kind = "human"
+owner = "o"`, wrapped(`Invalid target name`, `Target name "my/target" must start with a letter`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      identityConfig(ledger, c.providerExtra, c.body),
+					ExpectError: c.want,
+				}},
+			})
+		})
+	}
+}

@@ -1,0 +1,249 @@
+// Package provider is the Terraform glue of sunset: the provider, its
+// resources and its data sources. The decisions live elsewhere: lifecycle
+// judges identities, evidence keeps the ledger, and the connectors talk to
+// target systems. This package maps Terraform values onto them and their
+// answers back onto diagnostics that name the attribute at fault.
+package provider
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+)
+
+// DefaultLedgerFile is where evidence goes when the configuration does not say.
+const DefaultLedgerFile = "sunset-evidence.jsonl"
+
+var _ provider.ProviderWithValidateConfig = (*sunsetProvider)(nil)
+
+type sunsetProvider struct {
+	version string
+	// now is the clock. Tests of plan-time decisions inject one; everything
+	// else reads the wall clock through it.
+	now    func() time.Time
+	getenv func(string) string
+}
+
+// New returns a constructor for the provider, as providerserver wants it.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider {
+		return &sunsetProvider{version: version, now: time.Now, getenv: os.Getenv}
+	}
+}
+
+type providerModel struct {
+	Evidence *evidenceModel        `tfsdk:"evidence"`
+	Actor    types.String          `tfsdk:"actor"`
+	Timezone types.String          `tfsdk:"timezone"`
+	Policy   *policyModel          `tfsdk:"policy"`
+	Targets  map[string]targetModel `tfsdk:"targets"`
+}
+
+type evidenceModel struct {
+	File types.String `tfsdk:"file"`
+}
+
+type policyModel struct {
+	MaxLifetime    map[string]types.String `tfsdk:"max_lifetime"`
+	RequireEndDate []types.String          `tfsdk:"require_end_date"`
+}
+
+func (p *sunsetProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "sunset"
+	resp.Version = p.version
+}
+
+func (p *sunsetProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Ends access when an identity's life ends: declares identities with owners and end dates, gates credentials on them at plan time, revokes and verifies removal in target systems, and keeps a hash-chained evidence ledger.",
+		Attributes: map[string]schema.Attribute{
+			"evidence": schema.SingleNestedAttribute{
+				Optional:            true,
+				MarkdownDescription: "Where evidence records go. Every declaration, end-date change, issue and verified revocation is appended to a hash-chained JSON Lines ledger.",
+				Attributes: map[string]schema.Attribute{
+					"file": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Path of the ledger file. Default `" + DefaultLedgerFile + "` in the working directory. Its directory must exist. Set `SUNSET_EVIDENCE_KEY` to add an HMAC to every record.",
+					},
+				},
+			},
+			"actor": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Who is acting, for evidence records. Default: `SUNSET_ACTOR`, then `GITHUB_ACTOR`, then `GITLAB_USER_LOGIN`, then `user@host`.",
+			},
+			"timezone": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "IANA time zone (such as `Europe/Berlin`) in which calendar-date end dates are read: `2027-03-31` ends at the next midnight in this zone. Default `UTC`.",
+			},
+			"policy": schema.SingleNestedAttribute{
+				Optional:            true,
+				MarkdownDescription: "Lifecycle policy applied at plan time to every identity.",
+				Attributes: map[string]schema.Attribute{
+					"max_lifetime": schema.MapAttribute{
+						Optional:            true,
+						ElementType:         types.StringType,
+						MarkdownDescription: "Longest allowed lifetime (end date minus start date, or minus now) per kind, such as `{ api_client = \"90d\" }`. Durations take `d`, `w`, `h`, `m`. A kind with a cap must have an end date.",
+					},
+					"require_end_date": schema.ListAttribute{
+						Optional:            true,
+						ElementType:         types.StringType,
+						MarkdownDescription: "Kinds that must carry an end date. Default: every non-human kind (`service_account`, `workload`, `api_client`, `bot`). Set `[]` to require none.",
+					},
+				},
+			},
+			"targets": targetsSchema(),
+		},
+	}
+}
+
+func (p *sunsetProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !cfg.Timezone.IsNull() && !cfg.Timezone.IsUnknown() {
+		if _, err := loadTimezone(cfg.Timezone.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("timezone"), "Invalid timezone", err.Error())
+		}
+	}
+	if cfg.Policy != nil {
+		if _, err := policyFromModel(cfg.Policy, nil); err != nil {
+			resp.Diagnostics.AddAttributeError(err.path, "Invalid policy", err.msg)
+		}
+	}
+	validateTargets(cfg.Targets, &resp.Diagnostics)
+}
+
+func (p *sunsetProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var cfg providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	loc := time.UTC
+	if tz := cfg.Timezone.ValueString(); tz != "" {
+		l, err := loadTimezone(tz)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("timezone"), "Invalid timezone", err.Error())
+			return
+		}
+		loc = l
+	}
+	policy, perr := policyFromModel(cfg.Policy, loc)
+	if perr != nil {
+		resp.Diagnostics.AddAttributeError(perr.path, "Invalid policy", perr.msg)
+		return
+	}
+
+	ledgerFile := DefaultLedgerFile
+	if cfg.Evidence != nil && cfg.Evidence.File.ValueString() != "" {
+		ledgerFile = cfg.Evidence.File.ValueString()
+	}
+	actor := cfg.Actor.ValueString()
+	if actor == "" {
+		actor = defaultActor(p.getenv)
+	}
+
+	targets, diags := resolveTargets(cfg.Targets, p.getenv)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	rt := &runtime{
+		now:        p.now,
+		policy:     policy,
+		actor:      actor,
+		run:        runURL(p.getenv),
+		ledgerFile: ledgerFile,
+		ledgerOpts: evidence.Options{Key: evidence.KeyFromEnv(), Now: p.now},
+		targets:    targets,
+		secrets:    collectSecrets(targets),
+	}
+	resp.DataSourceData = rt
+	resp.ResourceData = rt
+}
+
+func (p *sunsetProvider) Resources(_ context.Context) []func() resource.Resource {
+	return []func() resource.Resource{
+		NewIdentityResource,
+	}
+}
+
+func (p *sunsetProvider) DataSources(_ context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		NewRosterDataSource,
+	}
+}
+
+func loadTimezone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		// "Local" would make a plan depend on the machine it runs on.
+		return nil, errString("timezone must be an IANA name such as \"UTC\" or \"Europe/Berlin\"; \"Local\" and empty are not allowed")
+	}
+	return time.LoadLocation(name)
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// attrError is an error tied to the attribute it is about.
+type attrError struct {
+	path path.Path
+	msg  string
+}
+
+// policyFromModel turns the policy block into the lifecycle policy. loc may
+// be nil during validation.
+func policyFromModel(m *policyModel, loc *time.Location) (lifecycle.Policy, *attrError) {
+	pol := lifecycle.DefaultPolicy()
+	pol.Location = loc
+	if m == nil {
+		return pol, nil
+	}
+	if m.MaxLifetime != nil {
+		pol.MaxLifetime = map[lifecycle.Kind]time.Duration{}
+		for kind, v := range m.MaxLifetime {
+			at := path.Root("policy").AtName("max_lifetime").AtMapKey(kind)
+			k, err := lifecycle.ParseKind(kind)
+			if err != nil {
+				return pol, &attrError{at, err.Error()}
+			}
+			if v.IsUnknown() || v.IsNull() {
+				continue
+			}
+			d, err := lifecycle.ParseDuration(v.ValueString())
+			if err != nil {
+				return pol, &attrError{at, err.Error()}
+			}
+			pol.MaxLifetime[k] = d
+		}
+	}
+	if m.RequireEndDate != nil {
+		pol.RequireEndDate = map[lifecycle.Kind]bool{}
+		for i, v := range m.RequireEndDate {
+			if v.IsUnknown() || v.IsNull() {
+				continue
+			}
+			k, err := lifecycle.ParseKind(v.ValueString())
+			if err != nil {
+				return pol, &attrError{path.Root("policy").AtName("require_end_date").AtListIndex(i), err.Error()}
+			}
+			pol.RequireEndDate[k] = true
+		}
+	}
+	return pol, nil
+}

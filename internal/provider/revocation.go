@@ -1,0 +1,112 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+)
+
+// revocation is one credential removal as every credential resource does it:
+// Revoke, then an independent Verify, then exactly one ledger record.
+type revocation struct {
+	target   string
+	system   string
+	account  string
+	identity *evidence.IdentityRef
+	trigger  evidence.Trigger
+	// action names what Revoke does in the target's words: "disable",
+	// "drop", "deactivate", "delete", "lock".
+	action string
+	revoke func(context.Context) error
+	verify func(context.Context) (connector.Verification, error)
+}
+
+// revokeAndRecord runs a revocation. It succeeds only when the target
+// confirms the access is gone and the ledger holds the record; otherwise it
+// records credential.revoke_failed where it can and returns an error, so
+// Terraform keeps the resource in state and the next apply retries.
+func (rt *runtime) revokeAndRecord(ctx context.Context, r revocation) diag.Diagnostics {
+	var diags diag.Diagnostics
+	ctx = rt.maskSecrets(ctx)
+	requested := rt.now().UTC()
+	base := evidence.Record{
+		Target: r.target, System: r.system, Account: r.account, Identity: r.identity,
+		Trigger: r.trigger, Action: r.action, RequestedAt: &requested,
+	}
+	fail := func(summary, detail string, v *connector.Verification) diag.Diagnostics {
+		rec := base
+		rec.Event = evidence.EventRevokeFailed
+		rec.Error = rt.redact(detail)
+		if v != nil && v.Checked != "" {
+			at := v.CheckedAt.UTC()
+			rec.Verification, rec.VerifiedAt = v.Checked, &at
+		}
+		_, recDiags := rt.record(ctx, rec)
+		diags.Append(recDiags...)
+		diags.AddError(summary, rt.redact(detail)+"\n\nThe resource stays in state; the next apply retries the revocation.")
+		return diags
+	}
+
+	tflog.Info(ctx, "revoking credential", map[string]any{"target": r.target, "account": r.account, "action": r.action})
+	if err := r.revoke(ctx); err != nil {
+		return fail("Revocation failed", fmt.Sprintf("Revoking %s in target %q (%s) failed: %v", r.account, r.target, r.system, err), nil)
+	}
+	v, err := r.verify(ctx)
+	if err != nil {
+		return fail("Revocation could not be verified", fmt.Sprintf("Verifying that %s is gone from target %q (%s) failed: %v", r.account, r.target, r.system, err), nil)
+	}
+	if !v.Gone {
+		return fail("Revocation did not take effect", fmt.Sprintf("After revoking %s in target %q (%s), the target still reports access: %s", r.account, r.target, r.system, v.Checked), &v)
+	}
+
+	verified := v.CheckedAt.UTC()
+	if verified.IsZero() {
+		verified = rt.now().UTC()
+	}
+	removed := v.RemovedAt.UTC()
+	if v.RemovedAt.IsZero() {
+		removed = verified
+	}
+	rec := base
+	rec.Event = evidence.EventCredentialRevoked
+	rec.RemovedAt, rec.VerifiedAt, rec.Verification = &removed, &verified, v.Checked
+	_, recDiags := rt.record(ctx, rec)
+	diags.Append(recDiags...)
+	return diags
+}
+
+// destroyTrigger says why a credential is being destroyed, from what state
+// holds: its end (the identity's end date) has passed, or it was removed
+// from the configuration.
+func (rt *runtime) destroyTrigger(endDate string) evidence.Trigger {
+	if endDate == "" {
+		return evidence.TriggerRemovedFromConfiguration
+	}
+	end, err := lifecycle.ParseEndDate(endDate, rt.policy.Location)
+	if err == nil && end.Passed(rt.now()) {
+		return evidence.TriggerEndDateReached
+	}
+	return evidence.TriggerRemovedFromConfiguration
+}
+
+// issueRecord is the credential.issued record of a new credential.
+func (rt *runtime) recordIssued(ctx context.Context, targetName, system, account, action string, identity *evidence.IdentityRef, expires *time.Time) diag.Diagnostics {
+	rec := evidence.Record{
+		Event: evidence.EventCredentialIssued, Target: targetName, System: system, Account: account,
+		Action: action, Identity: identity,
+	}
+	if expires != nil {
+		rec.Details = map[string]string{"expires_at": expires.UTC().Format(time.RFC3339)}
+	} else {
+		rec.Details = map[string]string{"expires_at": "none"}
+	}
+	_, diags := rt.record(rt.maskSecrets(ctx), rec)
+	return diags
+}

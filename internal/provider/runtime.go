@@ -1,0 +1,99 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+)
+
+// runtime is what Configure hands to every resource and data source: the
+// policy, the clock, the ledger and the targets. One per provider instance;
+// safe for the concurrent calls Terraform makes at -parallelism > 1.
+type runtime struct {
+	now    func() time.Time
+	policy lifecycle.Policy
+	actor  string
+	run    string
+
+	ledgerFile string
+	ledgerOpts evidence.Options
+	ledgerOnce sync.Once
+	ledger     *evidence.Ledger
+	ledgerErr  error
+
+	targets map[string]*target
+	// secrets are the targets' passwords and tokens, scrubbed from logs and
+	// error messages.
+	secrets []string
+}
+
+// openLedger opens the ledger on first use, so that a plan never touches it.
+func (rt *runtime) openLedger() (*evidence.Ledger, error) {
+	rt.ledgerOnce.Do(func() {
+		rt.ledger, rt.ledgerErr = evidence.Open(rt.ledgerFile, rt.ledgerOpts)
+	})
+	return rt.ledger, rt.ledgerErr
+}
+
+// record appends one evidence record, stamped with the actor and run. A
+// record that cannot be written is an error for the caller to surface: an
+// action without its evidence must not be reported as done.
+func (rt *runtime) record(ctx context.Context, rec evidence.Record) (evidence.Record, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	l, err := rt.openLedger()
+	if err != nil {
+		diags.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v", rt.ledgerFile, err))
+		return rec, diags
+	}
+	rec.Actor, rec.Run = rt.actor, rt.run
+	written, err := l.Append(ctx, rec)
+	if err != nil {
+		diags.AddError("Cannot write to the evidence ledger", fmt.Sprintf("Ledger %s: %v. The action is not recorded and is reported as failed so that it is retried.", rt.ledgerFile, err))
+		return rec, diags
+	}
+	tflog.Debug(ctx, "evidence recorded", map[string]any{"event": string(written.Event), "seq": written.Seq, "target": written.Target, "account": written.Account})
+	return written, diags
+}
+
+// identityRef is how an identity appears in evidence records.
+func identityRef(name, kind, owner, endDate string) *evidence.IdentityRef {
+	return &evidence.IdentityRef{ID: name, Name: name, Kind: kind, Owner: owner, EndDate: endDate}
+}
+
+// lastDeclaration finds the newest declaration of an identity in the ledger,
+// for import. An identity offboarded since is not declared.
+func (rt *runtime) lastDeclaration(name string) (*evidence.IdentityRef, error) {
+	f, err := os.Open(rt.ledgerFile)
+	if err != nil {
+		return nil, fmt.Errorf("import reads the identity's declaration from the evidence ledger, which cannot be opened: %v", err)
+	}
+	defer f.Close()
+	var last *evidence.IdentityRef
+	err = evidence.Scan(f, func(_ int, rec evidence.Record) error {
+		if rec.Identity == nil || rec.Identity.Name != name {
+			return nil
+		}
+		switch rec.Event {
+		case evidence.EventIdentityDeclared, evidence.EventIdentityChanged:
+			last = rec.Identity
+		case evidence.EventIdentityOffboarded:
+			last = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the evidence ledger %s: %v", rt.ledgerFile, err)
+	}
+	if last == nil {
+		return nil, fmt.Errorf("the evidence ledger %s holds no current declaration of identity %q; declare it in configuration instead of importing it", rt.ledgerFile, name)
+	}
+	return last, nil
+}
