@@ -56,6 +56,18 @@ func (c *Client) Inventory(ctx context.Context, fn func(connector.Account) error
 	if useMemberOf {
 		attrs = append(attrs, "memberOf")
 	}
+	// Without memberOf, groups are searched per account on a second
+	// connection: a directory keeps one paged search per connection, and
+	// a nested one would invalidate the outer cursor.
+	groupConn := conn
+	if !useMemberOf {
+		var releaseGroups func()
+		groupConn, releaseGroups, err = c.connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer releaseGroups()
+	}
 	now := c.now()
 	count := 0
 	err = c.pagedSearch(ctx, conn, c.cfg.BaseDN, c.accountFilter(), attrs, func(e *goldap.Entry) error {
@@ -79,7 +91,7 @@ func (c *Client) Inventory(ctx context.Context, fn func(connector.Account) error
 		if useMemberOf {
 			a.Groups = e.GetEqualFoldAttributeValues("memberOf")
 		} else {
-			groups, err := c.groupsListing(ctx, conn, e.DN)
+			groups, err := c.groupsListing(ctx, groupConn, e.DN)
 			if err != nil {
 				return err
 			}
