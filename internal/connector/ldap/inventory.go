@@ -109,47 +109,50 @@ func (c *Client) Inventory(ctx context.Context, fn func(connector.Account) error
 }
 
 // memberOfMaintained reports whether accounts' memberOf can be trusted to
-// list their groups. On OpenLDAP it probes: groupOfUniqueNames groups are
-// not covered by the memberof overlay, so any with members means no; else
-// one groupOfNames with a member is picked and that member's memberOf must
-// name it. No group with members at all means memberOf (empty) is right.
+// list their groups, without reading any group's member list (a group of
+// 100,000 members would cost what paging saves). On OpenLDAP it probes:
+// groupOfUniqueNames groups are not covered by the memberof overlay, so any
+// with members means no; else an account that carries memberOf must really
+// be listed by the first group it names; and if no account carries
+// memberOf, no groupOfNames may list an account under BaseDN. When unsure
+// the answer is no: per-account searches are slower but always right.
 func (c *Client) memberOfMaintained(conn *goldap.Conn, groupBase string) (bool, error) {
 	if c.cfg.flavor() == FlavorActiveDirectory {
 		return true, nil
 	}
-	first := func(filter string, attrs []string) (*goldap.Entry, error) {
-		req := goldap.NewSearchRequest(groupBase, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 1,
+	first := func(base, filter string, attrs []string) (*goldap.Entry, error) {
+		req := goldap.NewSearchRequest(base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 1,
 			int(c.cfg.timeout()/time.Second), false, filter, attrs, nil)
 		res, err := conn.Search(req)
 		if err != nil && !goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) {
-			return nil, fmt.Errorf("ldap: probe groups under %s: %w", groupBase, err)
+			return nil, fmt.Errorf("ldap: probe for memberOf under %s: %w", base, err)
 		}
 		if res == nil || len(res.Entries) == 0 {
 			return nil, nil
 		}
 		return res.Entries[0], nil
 	}
-	unique, err := first("(&(objectClass=groupOfUniqueNames)(uniqueMember=*))", []string{"1.1"})
+	unique, err := first(groupBase, "(&(objectClass=groupOfUniqueNames)(uniqueMember=*))", []string{"1.1"})
 	if err != nil || unique != nil {
 		return false, err
 	}
-	group, err := first("(&(objectClass=groupOfNames)(member=*))", []string{"member"})
-	if err != nil || group == nil {
-		return group == nil && err == nil, err
+	acct, err := first(c.cfg.BaseDN, "(&"+c.accountFilter()+"(memberOf=*))", []string{"memberOf"})
+	if err != nil {
+		return false, err
 	}
-	members := group.GetAttributeValues("member")
-	for i, m := range members {
-		if i == 10 {
-			break
-		}
-		e, err := c.lookup(conn, m, []string{"memberOf"})
-		if (err == nil && e == nil) || goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidDNSyntax) {
-			continue // a placeholder or dangling member: try another
-		}
-		if err != nil {
+	if acct != nil {
+		group := acct.GetAttributeValues("memberOf")[0]
+		listed, err := first(group, memberFilter(acct.DN), []string{"1.1"})
+		if err != nil && !goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
 			return false, err
 		}
-		return containsDN(e.GetAttributeValues("memberOf"), group.DN), nil
+		return listed != nil, nil
 	}
-	return false, nil
+	// dnSubtreeMatch is OpenLDAP's; a server without it errs, and we fall
+	// back to the always-right path.
+	grp, err := first(groupBase, "(&(objectClass=groupOfNames)(member:dnSubtreeMatch:="+EscapeFilterValue(c.cfg.BaseDN)+"))", []string{"1.1"})
+	if err != nil {
+		return false, nil
+	}
+	return grp == nil, nil
 }
