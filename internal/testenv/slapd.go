@@ -37,6 +37,10 @@ type SlapdOptions struct {
 	// The time it took is in Slapd.LoadTime. Entries must live under
 	// SlapdBaseDN; the base entries themselves are already there.
 	LDIFFile string
+	// NoDefaultPolicy leaves out ppolicy_default: the overlay is loaded
+	// but no policy governs entries, so ppolicy enforces nothing for them
+	// (the misconfiguration the LDAP connector's lock probe must catch).
+	NoDefaultPolicy bool
 	// Debug is slapd's -d level; "0" (nothing) unless set. "stats" logs
 	// every operation to Dir/slapd.log.
 	Debug string
@@ -308,7 +312,7 @@ memberof-refint TRUE
 # pwdAccountLockedTime, pwdStartTime and pwdEndTime at bind time;
 # use_lockout makes a locked bind say "Account locked".
 overlay ppolicy
-ppolicy_default "%s"
+%s
 ppolicy_use_lockout
 ppolicy_hash_cleartext
 `,
@@ -316,8 +320,15 @@ ppolicy_hash_cleartext
 		filepath.Join(d, "slapd.pid"), filepath.Join(d, "slapd.args"),
 		filepath.Join(d, "ca.pem"), filepath.Join(d, "server.pem"), filepath.Join(d, "server.key"),
 		SlapdBaseDN, SlapdRootDN, s.BindPassword, filepath.Join(d, "db"),
-		SlapdPolicyDN)
+		s.defaultPolicyLine())
 	return b.String()
+}
+
+func (s *Slapd) defaultPolicyLine() string {
+	if s.opts.NoDefaultPolicy {
+		return "# no ppolicy_default (SlapdOptions.NoDefaultPolicy)"
+	}
+	return fmt.Sprintf("ppolicy_default %q", SlapdPolicyDN)
 }
 
 const slapdBaseLDIF = `dn: dc=example,dc=org

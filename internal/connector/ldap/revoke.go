@@ -168,6 +168,17 @@ func (c *Client) VerifyWith(ctx context.Context, dn string, opts VerifyOptions) 
 		}
 		v.Gone = st.locked && len(groups) == 0
 		checked = append(checked, st.parts...)
+		if st.locked && c.cfg.flavor() == FlavorOpenLDAP {
+			// Without the overlay the lock attribute is inert data.
+			ok, err := c.ppolicyAdvertised(conn)
+			if err != nil {
+				return v, err
+			}
+			if !ok {
+				v.Gone = false
+				checked = append(checked, "ppolicy control not advertised, so the lock is not enforced")
+			}
+		}
 	}
 	checked = append(checked, groupCount(groups))
 	if opts.Password != nil {

@@ -644,3 +644,41 @@ func TestLDAPServerDownMidOperation(t *testing.T) {
 		t.Fatalf("verify after restart: %+v %v", v, err)
 	}
 }
+
+// OpenLDAP 2.5's ppolicy ignores pwdAccountLockedTime and pwdEndTime for
+// entries no policy governs. The probe proves enforcement on the live
+// directory, and fails clearly where it is missing.
+func TestLDAPProbeLockEnforcement(t *testing.T) {
+	ctx := context.Background()
+	good := testenv.SlapdForTest(t)
+	c := slapdClient(t, good)
+	if err := c.ProbeLockEnforcement(ctx, ""); err != nil {
+		t.Fatalf("probe on a directory with a default policy: %v", err)
+	}
+	res, err := slapdAdmin(t, good).Search(goldap.NewSearchRequest(good.PeopleDN, goldap.ScopeSingleLevel,
+		goldap.NeverDerefAliases, 0, 5, false, "(uid=sunset-lock-probe-*)", []string{"1.1"}, nil))
+	if err != nil || len(res.Entries) != 0 {
+		t.Fatalf("probe account left behind: %v %v", res, err)
+	}
+
+	bare := testenv.SlapdForTestWith(t, testenv.SlapdOptions{NoDefaultPolicy: true})
+	c = slapdClient(t, bare)
+	err = c.ProbeLockEnforcement(ctx, "")
+	if !errors.Is(err, ErrLockNotEnforced) || !strings.Contains(err.Error(), "pwdAccountLockedTime=000001010000Z could still bind") {
+		t.Fatalf("probe without a policy: %v", err)
+	}
+	// This is why Verify is given the password wherever it is known: the
+	// attributes say locked, and only the bind tells the truth.
+	pw := "still-works"
+	if _, err := c.Create(ctx, AccountSpec{UID: "gina", Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	dn := "uid=gina," + bare.PeopleDN
+	if _, err := c.Revoke(ctx, dn, RevokeDisable); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.VerifyWith(ctx, dn, VerifyOptions{Password: &pw})
+	if err != nil || v.Gone || !strings.Contains(v.Checked, "bind accepted") {
+		t.Fatalf("verify with the password on an unenforced lock: %+v %v", v, err)
+	}
+}
