@@ -1,0 +1,195 @@
+package scim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
+)
+
+// Group is a SCIM group (RFC 7643 §4.2).
+type Group struct {
+	ID, DisplayName, ExternalID string
+	Members                     []Member
+	Meta                        Meta
+	// Attributes is the whole resource as read.
+	Attributes map[string]any
+}
+
+// Member is one group member.
+type Member struct {
+	// Value is the member's SCIM id.
+	Value   string
+	Display string
+	Type    string
+}
+
+// HasMember reports whether the user id is a member.
+func (g Group) HasMember(userID string) bool {
+	for _, m := range g.Members {
+		if m.Value == userID {
+			return true
+		}
+	}
+	return false
+}
+
+func groupPath(id string) string { return "/Groups/" + url.PathEscape(id) }
+
+func decodeGroup(m map[string]any) (Group, error) {
+	g := Group{Attributes: m}
+	g.ID = stringOf(lookup(m, "id"))
+	if g.ID == "" {
+		return Group{}, fmt.Errorf("%w: a group without an id", ErrMalformedResponse)
+	}
+	g.DisplayName = stringOf(lookup(m, "displayName"))
+	g.ExternalID = stringOf(lookup(m, "externalId"))
+	if members, ok := lookup(m, "members").([]any); ok {
+		for _, v := range members {
+			mm, ok := v.(map[string]any)
+			if !ok {
+				return Group{}, fmt.Errorf("%w: group %s has a member that is not an object", ErrMalformedResponse, g.ID)
+			}
+			g.Members = append(g.Members, Member{
+				Value: stringOf(lookup(mm, "value")), Display: stringOf(lookup(mm, "display")), Type: stringOf(lookup(mm, "type")),
+			})
+		}
+	}
+	g.Meta = parseMeta(m)
+	return g, nil
+}
+
+func (c *Client) decodeGroupResponse(r *response) (Group, error) {
+	m, err := r.decodeObject()
+	if err != nil {
+		return Group{}, err
+	}
+	g, err := decodeGroup(m)
+	if err != nil {
+		return Group{}, fmt.Errorf("SCIM %s %s: %w", r.method, r.path, err)
+	}
+	if g.Meta.Version == "" {
+		g.Meta.Version = r.header.Get("ETag")
+	}
+	return g, nil
+}
+
+// GetGroup reads a group with its members. Missing wraps ErrNotFound.
+func (c *Client) GetGroup(ctx context.Context, id string) (Group, error) {
+	g, _, err := c.getGroup(ctx, id)
+	return g, err
+}
+
+func (c *Client) getGroup(ctx context.Context, id string) (Group, *response, error) {
+	if id == "" {
+		return Group{}, nil, errors.New("scim: group id is empty")
+	}
+	r, err := c.do(ctx, http.MethodGet, groupPath(id), nil, nil, nil)
+	if err != nil {
+		return Group{}, nil, c.scrub(err)
+	}
+	if r.status != http.StatusOK {
+		return Group{}, r, c.scrub(c.httpError(r))
+	}
+	g, err := c.decodeGroupResponse(r)
+	return g, r, c.scrub(err)
+}
+
+// CreateGroup creates a group with the given members (POST /Groups). Group
+// names are not unique in SCIM, so a retried POST can create a duplicate;
+// this is meant for setting up fixtures, not for managing groups.
+func (c *Client) CreateGroup(ctx context.Context, displayName string, memberIDs ...string) (Group, error) {
+	members := make([]any, 0, len(memberIDs))
+	for _, id := range memberIDs {
+		members = append(members, map[string]any{"value": id})
+	}
+	body := map[string]any{"schemas": []string{SchemaGroup}, "displayName": displayName}
+	if len(members) > 0 {
+		body["members"] = members
+	}
+	r, err := c.do(ctx, http.MethodPost, "/Groups", nil, body, nil)
+	if err != nil {
+		return Group{}, c.scrub(err)
+	}
+	if r.status != http.StatusCreated && r.status != http.StatusOK {
+		return Group{}, c.scrub(c.httpError(r))
+	}
+	g, err := c.decodeGroupResponse(r)
+	return g, c.scrub(err)
+}
+
+// DeleteGroup deletes a group. Missing wraps ErrNotFound.
+func (c *Client) DeleteGroup(ctx context.Context, id string) error {
+	r, err := c.do(ctx, http.MethodDelete, groupPath(id), nil, nil, nil)
+	if err != nil {
+		return c.scrub(err)
+	}
+	if r.status == http.StatusNoContent || r.status == http.StatusOK {
+		return nil
+	}
+	return c.scrub(c.httpError(r))
+}
+
+func (c *Client) patchGroup(ctx context.Context, groupID string, op PatchOp) error {
+	if groupID == "" {
+		return errors.New("scim: group id is empty")
+	}
+	body := patchRequest{Schemas: []string{SchemaPatchOp}, Operations: []PatchOp{op}}
+	r, err := c.do(ctx, http.MethodPatch, groupPath(groupID), nil, body, nil)
+	if err != nil {
+		return c.scrub(err)
+	}
+	if r.status == http.StatusOK || r.status == http.StatusNoContent {
+		return nil
+	}
+	return c.scrub(c.httpError(r))
+}
+
+// AddGroupMember adds a user to a group. Adding a member twice is not an
+// error on conforming providers.
+func (c *Client) AddGroupMember(ctx context.Context, groupID, userID string) error {
+	if userID == "" {
+		return errors.New("scim: user id is empty")
+	}
+	return c.patchGroup(ctx, groupID, PatchOp{Op: "add", Path: "members", Value: []map[string]string{{"value": userID}}})
+}
+
+// RemoveGroupMember removes a user from a group, idempotently: a group that
+// no longer exists holds no membership, so its 404 is success too.
+func (c *Client) RemoveGroupMember(ctx context.Context, groupID, userID string) error {
+	if userID == "" {
+		return errors.New("scim: user id is empty")
+	}
+	err := c.patchGroup(ctx, groupID, PatchOp{Op: "remove", Path: "members[value eq " + QuoteFilterValue(userID) + "]"})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// VerifyGroupMembership reads the group back and says whether the user's
+// membership is gone: the group answers 404 (SCIM body), or the user is not
+// among its members.
+func (c *Client) VerifyGroupMembership(ctx context.Context, groupID, userID string) (connector.Verification, error) {
+	g, r, err := c.getGroup(ctx, groupID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return connector.Verification{Gone: true, Absent: true, Checked: "404 on GET " + groupPath(groupID), CheckedAt: c.date(r)}, nil
+	case err != nil:
+		return connector.Verification{}, err
+	}
+	v := connector.Verification{CheckedAt: c.date(r)}
+	if g.HasMember(userID) {
+		v.Checked = fmt.Sprintf("user %s in members (GET %s)", userID, groupPath(groupID))
+		return v, nil
+	}
+	v.Gone = true
+	v.Checked = fmt.Sprintf("user %s not in members (GET %s)", userID, groupPath(groupID))
+	if g.Meta.LastModified != nil {
+		v.RemovedAt = *g.Meta.LastModified
+	}
+	return v, nil
+}
