@@ -76,12 +76,15 @@ type Postgres struct {
 var ErrPostgresMissing = errors.New("PostgreSQL server binaries (initdb, postgres) not found: install postgresql-15 (Debian: apt-get install postgresql-15) or set SUNSET_PG_BINDIR")
 
 // PostgresBinDir finds the directory holding initdb, postgres and psql:
-// $SUNSET_PG_BINDIR, then `pg_config --bindir`, then the newest
-// /usr/lib/postgresql/*/bin.
+// $SUNSET_PG_BINDIR when set (and then only there), else
+// `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin.
 func PostgresBinDir() (string, error) {
 	var candidates []string
 	if d := os.Getenv("SUNSET_PG_BINDIR"); d != "" {
-		candidates = append(candidates, d)
+		if isExecutable(filepath.Join(d, "initdb")) && isExecutable(filepath.Join(d, "postgres")) {
+			return d, nil
+		}
+		return "", fmt.Errorf("%w (SUNSET_PG_BINDIR=%s has no initdb/postgres)", ErrPostgresMissing, d)
 	}
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
 		candidates = append(candidates, strings.TrimSpace(string(out)))
@@ -532,17 +535,42 @@ func (p *Postgres) setSuperPassword() error {
 	return err
 }
 
+// tempBases lists where a server's directory may go, best first:
+// $SUNSET_TESTENV_TMPDIR, then /dev/shm when it is a roomy tmpfs (on this
+// kind of machine copying the data dir there takes 0.1 s against 1.2 s on
+// the ext4 /tmp, and the server runs faster too), then $TMPDIR and /tmp.
+func tempBases() []string {
+	if d := os.Getenv("SUNSET_TESTENV_TMPDIR"); d != "" {
+		return []string{d}
+	}
+	var bases []string
+	var st syscall.Statfs_t
+	const tmpfsMagic = 0x01021994
+	if err := syscall.Statfs("/dev/shm", &st); err == nil && st.Type == tmpfsMagic && st.Bavail*uint64(st.Bsize) >= 1<<30 {
+		bases = append(bases, "/dev/shm")
+	}
+	return append(bases, os.TempDir(), "/tmp")
+}
+
 func (p *Postgres) makeTempDir() (string, error) {
 	// Unix socket paths are limited to 107 bytes: prefer a short base, and
 	// one the unprivileged user can traverse.
 	var tried []string
-	for _, base := range []string{os.TempDir(), "/tmp"} {
+	for _, base := range tempBases() {
 		if len(base) > 60 || (p.cred != nil && !othersCanTraverse(base)) {
 			tried = append(tried, base)
 			continue
 		}
+		sweepStale(base)
 		dir, err := os.MkdirTemp(base, "sunset-pg-*")
 		if err != nil {
+			tried = append(tried, base+" ("+err.Error()+")")
+			continue
+		}
+		// Who owns this directory, so a later run can reclaim it if this
+		// process dies without Stop (it matters most on a tmpfs).
+		if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			os.RemoveAll(dir)
 			return "", err
 		}
 		if p.cred != nil {
@@ -553,7 +581,28 @@ func (p *Postgres) makeTempDir() (string, error) {
 		}
 		return dir, nil
 	}
-	return "", fmt.Errorf("testenv: no temp dir usable by the postgres user (tried %s: too long for a unix socket or not traversable)", strings.Join(tried, ", "))
+	return "", fmt.Errorf("testenv: no temp dir usable by the postgres user (tried %s: too long for a unix socket, not traversable or not writable)", strings.Join(tried, ", "))
+}
+
+// sweepStale removes server directories left by test processes that died
+// without Stop (their postmaster got SIGQUIT through Pdeathsig, but the
+// files stay). A directory is stale only when the process named in its
+// owner.pid no longer exists.
+func sweepStale(base string) {
+	dirs, _ := filepath.Glob(filepath.Join(base, "sunset-pg-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "owner.pid"))
+		if err != nil {
+			continue // being created, or not ours
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 func othersCanTraverse(dir string) bool {

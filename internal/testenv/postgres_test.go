@@ -140,3 +140,61 @@ func TestPsqlHelper(t *testing.T) {
 		t.Fatalf("psql output %q", out)
 	}
 }
+
+func TestSweepStaleRemovesOnlyDeadOwnersDirs(t *testing.T) {
+	base := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string, owner string) string {
+		d := base + "/" + name
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if owner != "" {
+			if err := os.WriteFile(d+"/owner.pid", []byte(owner), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	stale := mk("sunset-pg-stale", strconv.Itoa(dead.Process.Pid))
+	live := mk("sunset-pg-live", strconv.Itoa(os.Getppid()))
+	creating := mk("sunset-pg-creating", "")
+	other := mk("not-ours", strconv.Itoa(dead.Process.Pid))
+	sweepStale(base)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale dir of a dead process kept (%v)", err)
+	}
+	for _, d := range []string{live, creating, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed: %v", d, err)
+		}
+	}
+}
+
+// Missing binaries: a failure under CI=true, a skip (with the reason)
+// otherwise. Checked in a child process so the outcome can be observed.
+func TestMissingBinariesFailInCIAndSkipElsewhere(t *testing.T) {
+	if os.Getenv("SUNSET_TESTENV_CHILD") == "1" {
+		PostgresForTest(t)
+		t.Log("UNREACHABLE: got a server without binaries")
+		return
+	}
+	for _, ci := range []string{"true", ""} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingBinariesFailInCIAndSkipElsewhere$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SUNSET_TESTENV_CHILD=1", "SUNSET_PG_BINDIR="+t.TempDir(), "CI="+ci)
+		out, err := cmd.CombinedOutput()
+		text := string(out)
+		if strings.Contains(text, "UNREACHABLE") || !strings.Contains(text, "PostgreSQL server binaries (initdb, postgres) not found") {
+			t.Fatalf("CI=%q: child output lacks the clear message:\n%s", ci, text)
+		}
+		if ci == "true" && (err == nil || !strings.Contains(text, "--- FAIL")) {
+			t.Errorf("CI=true: want a failure, got err=%v:\n%s", err, text)
+		}
+		if ci == "" && (err != nil || !strings.Contains(text, "--- SKIP")) {
+			t.Errorf("CI unset: want a skip, got err=%v:\n%s", err, text)
+		}
+	}
+}
