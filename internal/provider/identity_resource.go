@@ -172,6 +172,7 @@ func (r *identityResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	r.rt.rememberEndDate(plan.Name.ValueString(), plan.EndDate.ValueString())
 	status := r.rt.identityStatus(plan, now)
 	if status == string(lifecycle.StatusEnded) {
 		resp.Diagnostics.AddAttributeWarning(path.Root("end_date"), "Identity has ended but is still declared",
@@ -210,6 +211,7 @@ func (r *identityResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	// The declaration is its own source of truth; only the standing moves
 	// with the clock.
+	r.rt.rememberEndDate(state.Name.ValueString(), state.EndDate.ValueString())
 	state.Status = types.StringValue(r.rt.identityStatus(state, r.rt.now()))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }

@@ -216,6 +216,9 @@ func (d *rosterDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		return
 	}
 
+	for _, id := range ids {
+		rt.rememberEndDate(id.Name, id.EndDate)
+	}
 	m.EvaluatedAt = types.StringValue(at.Format(time.RFC3339))
 	for _, out := range []struct {
 		dst  *types.Map

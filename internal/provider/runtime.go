@@ -33,6 +33,26 @@ type runtime struct {
 	// secrets are the targets' passwords and tokens, scrubbed from logs and
 	// error messages.
 	secrets []string
+
+	// endDates remembers the end date of every identity this provider
+	// instance has seen (roster reads, sunset_identity plans and reads), so
+	// credential resources can warn when their expiry outlives the identity.
+	endDates sync.Map
+}
+
+// rememberEndDate notes an identity's end date ("" for none).
+func (rt *runtime) rememberEndDate(identity, endDate string) {
+	rt.endDates.Store(identity, endDate)
+}
+
+// knownEndDate returns the end date of an identity seen earlier in this
+// run; ok is false when the identity has not been seen.
+func (rt *runtime) knownEndDate(identity string) (endDate string, ok bool) {
+	v, ok := rt.endDates.Load(identity)
+	if !ok {
+		return "", false
+	}
+	return v.(string), true
 }
 
 // openLedger opens the ledger on first use, so that a plan never touches it.
