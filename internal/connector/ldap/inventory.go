@@ -68,6 +68,14 @@ func (c *Client) Inventory(ctx context.Context, fn func(connector.Account) error
 		}
 		defer releaseGroups()
 	}
+	// Without the ppolicy overlay, lock and expiry attributes are inert:
+	// the accounts stay usable whatever they say.
+	enforced := true
+	if c.cfg.flavor() == FlavorOpenLDAP {
+		if enforced, err = c.ppolicyAdvertised(conn); err != nil {
+			return err
+		}
+	}
 	now := c.now()
 	count := 0
 	err = c.pagedSearch(ctx, conn, c.cfg.BaseDN, c.accountFilter(), attrs, func(e *goldap.Entry) error {
@@ -84,9 +92,12 @@ func (c *Client) Inventory(ctx context.Context, fn func(connector.Account) error
 			// directory; the account stays usable (never assume removal).
 			a.State = "unreadable state: " + err.Error()
 		} else {
-			a.Usable = st.usable(now)
+			a.Usable = st.usable(now) || !enforced
 			a.ExpiresAt = st.expiresAt
 			a.State = st.String()
+			if !enforced {
+				a.State += ", ppolicy control not advertised (lock and expiry not enforced)"
+			}
 		}
 		if useMemberOf {
 			a.Groups = e.GetEqualFoldAttributeValues("memberOf")
