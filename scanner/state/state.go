@@ -1,0 +1,719 @@
+// Package state reads what Terraform state declares for sunset: identities
+// (sunset_identity), credentials (the connector resources, keyed TARGET/ACCOUNT)
+// and the roster data source's evaluated maps.
+//
+// It reads both forms a user has at hand: the raw state (version 4, from
+// `terraform state pull` or a .tfstate file) and `terraform show -json`.
+// Both are streamed resource by resource and instance by instance, so a
+// state with a hundred thousand credentials is never held as a tree; only
+// what sunset needs is passed on. Malformed input is refused with an error
+// naming the file and the resource, never guessed at: a scan that misread
+// what was declared could report the wrong access as clean.
+package state
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+)
+
+// Resource types sunset declares.
+const (
+	TypeIdentity       = "sunset_identity"
+	TypeRoster         = "sunset_roster"
+	TypePostgresRole   = "sunset_postgres_role"
+	TypeSCIMUser       = "sunset_scim_user"
+	TypeSCIMMembership = "sunset_scim_group_membership"
+	TypeLDAPAccount    = "sunset_ldap_account"
+)
+
+// CredentialTypes are the resource types whose id is TARGET/ACCOUNT.
+var CredentialTypes = map[string]bool{
+	TypePostgresRole: true, TypeSCIMUser: true, TypeSCIMMembership: true, TypeLDAPAccount: true,
+}
+
+// IsSunset reports whether a resource type is one of sunset's.
+func IsSunset(t string) bool {
+	return t == TypeIdentity || t == TypeRoster || CredentialTypes[t]
+}
+
+// Resource locates a resource instance: its address as Terraform writes it
+// (module path and for_each key included) and its type and name, which is
+// what the .tf block that declares it says.
+type Resource struct {
+	Address string // module.db.sunset_postgres_role.app["alice"]
+	Module  string // module.db, "" for the root module
+	Type    string
+	Name    string
+	Deposed string // the deposed object's key, "" for the current object
+}
+
+// Identity is one sunset_identity instance.
+type Identity struct {
+	Resource
+	Name, Kind, Owner, EndDate, StartDate, Status string
+}
+
+// Credential is one credential resource instance.
+type Credential struct {
+	Resource
+	// ID is TARGET/ACCOUNT, split into Target and Account.
+	ID, Target, Account string
+	// IdentityID names the sunset_identity the credential belongs to; ""
+	// when the resource names none.
+	IdentityID string
+	// ExpiresAt is the declared target-side expiry as written, "" if none.
+	ExpiresAt string
+	// GroupID and UserID are set for sunset_scim_group_membership.
+	GroupID, UserID string
+}
+
+// RosterEntry is one identity in a sunset_roster data source's active,
+// ended or exceptions map, as evaluated when the state was written.
+type RosterEntry struct {
+	Resource
+	// Map is "active", "ended" or "exceptions".
+	Map                                       string
+	Name, Kind, Owner, Email, EndDate, EndsAt string
+	Status, Reason, Source                    string
+	Exception                                 *lifecycle.Exception
+}
+
+// Visitor receives what a state declares, in file order. A nil func skips
+// that kind. An error stops the read and is returned.
+type Visitor struct {
+	Identity    func(Identity) error
+	Credential  func(Credential) error
+	RosterEntry func(RosterEntry) error
+}
+
+// Declared is a whole state's declarations, for callers that want them in
+// memory (small states, tests, the plan review).
+type Declared struct {
+	Identities  []Identity
+	Credentials []Credential
+	Roster      []RosterEntry
+}
+
+// Form names the two state forms.
+type Form string
+
+// The forms Read accepts.
+const (
+	FormRaw      Form = "raw state v4"
+	FormShowJSON Form = "terraform show -json"
+)
+
+// MaxStateBytes bounds a state file; far above any real state of sunset's.
+const MaxStateBytes = 4 << 30
+
+// ReadFile reads a state file in either form and returns its declarations.
+func ReadFile(path string) (*Declared, Form, error) {
+	var d Declared
+	form, err := ReadFileVisit(path, Visitor{
+		Identity:    func(i Identity) error { d.Identities = append(d.Identities, i); return nil },
+		Credential:  func(c Credential) error { d.Credentials = append(d.Credentials, c); return nil },
+		RosterEntry: func(e RosterEntry) error { d.Roster = append(d.Roster, e); return nil },
+	})
+	if err != nil {
+		return nil, form, err
+	}
+	return &d, form, nil
+}
+
+// ReadFileVisit streams a state file to v.
+func ReadFileVisit(path string, v Visitor) (Form, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("state: %w", err)
+	}
+	defer f.Close()
+	return Read(bufio.NewReaderSize(io.LimitReader(f, MaxStateBytes), 1<<20), path, v)
+}
+
+// Read streams a state in either form to v. file names it in errors.
+func Read(r io.Reader, file string, v Visitor) (Form, error) {
+	d := &decoder{dec: json.NewDecoder(r), file: file, v: v}
+	form, err := d.document()
+	if err != nil {
+		return form, fmt.Errorf("state %s: %w", file, err)
+	}
+	return form, nil
+}
+
+type decoder struct {
+	dec  *json.Decoder
+	file string
+	v    Visitor
+}
+
+// errAt adds the byte offset, which is what locates a problem in a state
+// file written on one line by `terraform show -json`.
+func (d *decoder) errAt(format string, args ...any) error {
+	return fmt.Errorf("at byte %d: %s", d.dec.InputOffset(), fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) delim(want json.Delim, what string) error {
+	tok, err := d.dec.Token()
+	if err != nil {
+		return d.errAt("%s: %v", what, syntaxMsg(err))
+	}
+	if tok != want {
+		return d.errAt("%s: want %q, found %s", what, string(want), describeToken(tok))
+	}
+	return nil
+}
+
+func syntaxMsg(err error) string {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the file ends early (truncated?)"
+	}
+	return err.Error()
+}
+
+func describeToken(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		return fmt.Sprintf("%q", string(t))
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+// key reads an object key, or reports the end of the object.
+func (d *decoder) key(what string) (string, bool, error) {
+	if !d.dec.More() {
+		if err := d.delim('}', what); err != nil {
+			return "", false, err
+		}
+		return "", false, nil
+	}
+	tok, err := d.dec.Token()
+	if err != nil {
+		return "", false, d.errAt("%s: %v", what, syntaxMsg(err))
+	}
+	k, ok := tok.(string)
+	if !ok {
+		return "", false, d.errAt("%s: want a key, found %s", what, describeToken(tok))
+	}
+	return k, true, nil
+}
+
+func (d *decoder) skip() error {
+	var raw json.RawMessage
+	if err := d.dec.Decode(&raw); err != nil {
+		return d.errAt("%v", syntaxMsg(err))
+	}
+	return nil
+}
+
+func (d *decoder) document() (Form, error) {
+	if err := d.delim('{', "a state file"); err != nil {
+		return "", err
+	}
+	var (
+		version       *json.Number
+		formatVersion string
+		sawResources  bool
+		sawValues     bool
+	)
+	for {
+		k, ok, err := d.key("the state object")
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			break
+		}
+		switch k {
+		case "version":
+			var n json.Number
+			if err := d.dec.Decode(&n); err != nil {
+				return "", d.errAt("version: %v", syntaxMsg(err))
+			}
+			version = &n
+		case "format_version":
+			if err := d.dec.Decode(&formatVersion); err != nil {
+				return "", d.errAt("format_version: %v", syntaxMsg(err))
+			}
+		case "resources":
+			if version == nil {
+				return "", d.errAt("\"resources\" comes before \"version\"; this is not a state file Terraform wrote")
+			}
+			if *version != "4" {
+				return FormRaw, fmt.Errorf("state version %s is not supported: sunset reads version 4 (Terraform 0.12 and later); run `terraform state pull` with a current Terraform", *version)
+			}
+			sawResources = true
+			if err := d.rawResources(); err != nil {
+				return FormRaw, err
+			}
+		case "values":
+			if formatVersion == "" {
+				return "", d.errAt("\"values\" comes before \"format_version\"; this is not `terraform show -json` output")
+			}
+			sawValues = true
+			if err := d.showValues(); err != nil {
+				return FormShowJSON, err
+			}
+		default:
+			if err := d.skip(); err != nil {
+				return "", err
+			}
+		}
+	}
+	if _, err := d.dec.Token(); !errors.Is(err, io.EOF) {
+		return "", d.errAt("unexpected data after the state object")
+	}
+	switch {
+	case version != nil && formatVersion != "":
+		return "", errors.New("the file has both \"version\" and \"format_version\": neither a raw state nor `terraform show -json` output")
+	case version != nil:
+		if *version != "4" {
+			return FormRaw, fmt.Errorf("state version %s is not supported: sunset reads version 4 (Terraform 0.12 and later)", *version)
+		}
+		_ = sawResources // a state without resources is empty, which is valid
+		return FormRaw, nil
+	case formatVersion != "":
+		if major, _, _ := strings.Cut(formatVersion, "."); major != "1" {
+			return FormShowJSON, fmt.Errorf("format_version %q is not supported: sunset reads format 1.x of `terraform show -json`", formatVersion)
+		}
+		_ = sawValues
+		return FormShowJSON, nil
+	default:
+		return "", errors.New("neither \"version\" (raw state from `terraform state pull`) nor \"format_version\" (`terraform show -json`) is present: this is not a Terraform state")
+	}
+}
+
+// ---------------------------------------------------------------- raw v4
+
+func (d *decoder) rawResources() error {
+	if err := d.delim('[', "resources"); err != nil {
+		return err
+	}
+	for i := 0; d.dec.More(); i++ {
+		if err := d.rawResource(i); err != nil {
+			return err
+		}
+	}
+	return d.delim(']', "resources")
+}
+
+func (d *decoder) rawResource(i int) error {
+	if err := d.delim('{', fmt.Sprintf("resources[%d]", i)); err != nil {
+		return err
+	}
+	var res struct{ mode, typ, name, module string }
+	where := func() string {
+		if res.typ == "" {
+			return fmt.Sprintf("resources[%d]", i)
+		}
+		return address(res.module, res.mode, res.typ, res.name, nil)
+	}
+	for {
+		k, ok, err := d.key(where())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		var dst *string
+		switch k {
+		case "mode":
+			dst = &res.mode
+		case "type":
+			dst = &res.typ
+		case "name":
+			dst = &res.name
+		case "module":
+			dst = &res.module
+		case "instances":
+			if res.typ == "" || res.name == "" || res.mode == "" {
+				return d.errAt("%s: \"instances\" comes before \"mode\", \"type\" and \"name\"", where())
+			}
+			if res.mode != "managed" && res.mode != "data" {
+				return d.errAt("%s: mode %q is neither managed nor data", where(), res.mode)
+			}
+			if err := d.rawInstances(res.mode, res.module, res.typ, res.name); err != nil {
+				return err
+			}
+			continue
+		default:
+			if err := d.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := d.dec.Decode(dst); err != nil {
+			return d.errAt("%s: %q must be a string: %v", where(), k, syntaxMsg(err))
+		}
+	}
+	if res.typ == "" || res.name == "" {
+		return d.errAt("resources[%d] has no type or name", i)
+	}
+	return nil
+}
+
+// instance is one raw instance; Attributes is decoded by type afterwards
+// only for sunset's types.
+type instance struct {
+	IndexKey       json.RawMessage `json:"index_key"`
+	Deposed        string          `json:"deposed"`
+	Attributes     json.RawMessage `json:"attributes"`
+	AttributesFlat json.RawMessage `json:"attributes_flat"`
+}
+
+func (d *decoder) rawInstances(mode, module, typ, name string) error {
+	what := address(module, mode, typ, name, nil)
+	if err := d.delim('[', what+" instances"); err != nil {
+		return err
+	}
+	sunset := IsSunset(typ)
+	for d.dec.More() {
+		if !sunset {
+			if err := d.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		var in instance
+		if err := d.dec.Decode(&in); err != nil {
+			return d.errAt("%s: an instance is malformed: %v", what, syntaxMsg(err))
+		}
+		var key any
+		if len(in.IndexKey) > 0 && string(in.IndexKey) != "null" {
+			if err := json.Unmarshal(in.IndexKey, &key); err != nil {
+				return d.errAt("%s: index_key: %v", what, err)
+			}
+			switch key.(type) {
+			case string, float64:
+			default:
+				return d.errAt("%s: index_key must be a string or a number", what)
+			}
+		}
+		res := Resource{Address: address(module, mode, typ, name, key), Module: module, Type: typ, Name: name, Deposed: in.Deposed}
+		if res.Deposed != "" {
+			res.Address += " (deposed " + res.Deposed + ")"
+		}
+		if len(in.AttributesFlat) > 0 && len(in.Attributes) == 0 {
+			return d.errAt("%s: attributes_flat is the format of Terraform before 0.12; refresh the state with a current Terraform", res.Address)
+		}
+		if err := d.emit(mode, res, in.Attributes); err != nil {
+			return err
+		}
+	}
+	return d.delim(']', what+" instances")
+}
+
+// address renders a Terraform resource address.
+func address(module, mode, typ, name string, key any) string {
+	var b strings.Builder
+	if module != "" {
+		b.WriteString(module)
+		b.WriteByte('.')
+	}
+	if mode == "data" {
+		b.WriteString("data.")
+	}
+	b.WriteString(typ)
+	b.WriteByte('.')
+	b.WriteString(name)
+	switch k := key.(type) {
+	case string:
+		b.WriteByte('[')
+		b.WriteString(strconv.Quote(k))
+		b.WriteByte(']')
+	case float64:
+		b.WriteByte('[')
+		b.WriteString(strconv.FormatFloat(k, 'f', -1, 64))
+		b.WriteByte(']')
+	}
+	return b.String()
+}
+
+// ---------------------------------------------------------- show -json
+
+type showResource struct {
+	Address string          `json:"address"`
+	Mode    string          `json:"mode"`
+	Type    string          `json:"type"`
+	Name    string          `json:"name"`
+	Deposed string          `json:"deposed_key"`
+	Values  json.RawMessage `json:"values"`
+}
+
+func (d *decoder) showValues() error {
+	if err := d.delim('{', "values"); err != nil {
+		return err
+	}
+	for {
+		k, ok, err := d.key("values")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if k != "root_module" {
+			if err := d.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := d.showModule("root_module", ""); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *decoder) showModule(what, module string) error {
+	if err := d.delim('{', what); err != nil {
+		return err
+	}
+	for {
+		k, ok, err := d.key(what)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		switch k {
+		case "address":
+			var a string
+			if err := d.dec.Decode(&a); err != nil {
+				return d.errAt("%s: address: %v", what, syntaxMsg(err))
+			}
+			if a != "" {
+				module, what = a, a
+			}
+		case "resources":
+			if err := d.delim('[', what+" resources"); err != nil {
+				return err
+			}
+			for d.dec.More() {
+				var r showResource
+				if err := d.dec.Decode(&r); err != nil {
+					return d.errAt("%s: a resource is malformed: %v", what, syntaxMsg(err))
+				}
+				if !IsSunset(r.Type) {
+					continue
+				}
+				if r.Address == "" || r.Name == "" || (r.Mode != "managed" && r.Mode != "data") {
+					return d.errAt("%s: a %s resource lacks address, name or a valid mode", what, r.Type)
+				}
+				res := Resource{Address: r.Address, Module: module, Type: r.Type, Name: r.Name, Deposed: r.Deposed}
+				if res.Deposed != "" {
+					res.Address += " (deposed " + res.Deposed + ")"
+				}
+				if err := d.emit(r.Mode, res, r.Values); err != nil {
+					return err
+				}
+			}
+			if err := d.delim(']', what+" resources"); err != nil {
+				return err
+			}
+		case "child_modules":
+			if err := d.delim('[', what+" child_modules"); err != nil {
+				return err
+			}
+			for i := 0; d.dec.More(); i++ {
+				if err := d.showModule(fmt.Sprintf("%s child_modules[%d]", what, i), ""); err != nil {
+					return err
+				}
+			}
+			if err := d.delim(']', what+" child_modules"); err != nil {
+				return err
+			}
+		default:
+			if err := d.skip(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ------------------------------------------------------------ attributes
+
+type identityAttrs struct {
+	ID        *string `json:"id"`
+	Name      *string `json:"name"`
+	Kind      *string `json:"kind"`
+	Owner     *string `json:"owner"`
+	EndDate   *string `json:"end_date"`
+	StartDate *string `json:"start_date"`
+	Status    *string `json:"status"`
+}
+
+type credentialAttrs struct {
+	ID         *string `json:"id"`
+	Target     *string `json:"target"`
+	IdentityID *string `json:"identity_id"`
+	ExpiresAt  *string `json:"expires_at"`
+	GroupID    *string `json:"group_id"`
+	UserID     *string `json:"user_id"`
+}
+
+type exceptionAttrs struct {
+	Kind       *string `json:"kind"`
+	Reason     *string `json:"reason"`
+	ApprovedBy *string `json:"approved_by"`
+	Expires    *string `json:"expires"`
+}
+
+type rosterEntryAttrs struct {
+	Name      *string         `json:"name"`
+	Kind      *string         `json:"kind"`
+	Owner     *string         `json:"owner"`
+	Email     *string         `json:"email"`
+	EndDate   *string         `json:"end_date"`
+	EndsAt    *string         `json:"ends_at"`
+	Status    *string         `json:"status"`
+	Reason    *string         `json:"reason"`
+	Source    *string         `json:"source"`
+	Exception *exceptionAttrs `json:"exception"`
+}
+
+type rosterAttrs struct {
+	Active     map[string]rosterEntryAttrs `json:"active"`
+	Ended      map[string]rosterEntryAttrs `json:"ended"`
+	Exceptions map[string]rosterEntryAttrs `json:"exceptions"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// emit decodes one sunset instance's attributes and passes it on.
+func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
+	if len(attrs) == 0 || string(attrs) == "null" {
+		return d.errAt("%s has no attributes", res.Address)
+	}
+	if attrs[0] != '{' {
+		return d.errAt("%s: attributes must be an object", res.Address)
+	}
+	bad := func(format string, args ...any) error {
+		return d.errAt("%s: %s", res.Address, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case res.Type == TypeRoster && mode == "data":
+		if d.v.RosterEntry == nil {
+			return nil
+		}
+		var a rosterAttrs
+		if err := json.Unmarshal(attrs, &a); err != nil {
+			return bad("the roster's maps are malformed: %v", err)
+		}
+		for _, m := range []struct {
+			name    string
+			entries map[string]rosterEntryAttrs
+		}{{"active", a.Active}, {"ended", a.Ended}, {"exceptions", a.Exceptions}} {
+			for _, key := range sortedKeys(m.entries) {
+				e := m.entries[key]
+				re := RosterEntry{
+					Resource: res, Map: m.name, Name: str(e.Name), Kind: str(e.Kind), Owner: str(e.Owner),
+					Email: str(e.Email), EndDate: str(e.EndDate), EndsAt: str(e.EndsAt), Status: str(e.Status),
+					Reason: str(e.Reason), Source: str(e.Source),
+				}
+				if re.Name == "" {
+					re.Name = key
+				}
+				if re.Name != key {
+					return bad("%s[%q] holds an identity named %q", m.name, key, re.Name)
+				}
+				if x := e.Exception; x != nil {
+					re.Exception = &lifecycle.Exception{Kind: lifecycle.ExceptionKind(str(x.Kind)), Reason: str(x.Reason), ApprovedBy: str(x.ApprovedBy), Expires: str(x.Expires)}
+				}
+				if err := d.v.RosterEntry(re); err != nil {
+					return err
+				}
+			}
+		}
+	case res.Type == TypeIdentity && mode == "managed":
+		if d.v.Identity == nil {
+			return nil
+		}
+		var a identityAttrs
+		if err := json.Unmarshal(attrs, &a); err != nil {
+			return bad("attributes are malformed: %v", err)
+		}
+		id := Identity{Resource: res, Name: str(a.Name), Kind: str(a.Kind), Owner: str(a.Owner), EndDate: str(a.EndDate), StartDate: str(a.StartDate), Status: str(a.Status)}
+		if id.Name == "" {
+			id.Name = str(a.ID)
+		}
+		if id.Name == "" {
+			return bad("an identity without a name or id")
+		}
+		if id.EndDate != "" {
+			if _, err := lifecycle.ParseEndDate(id.EndDate, nil); err != nil {
+				return bad("end_date: %v", err)
+			}
+		}
+		return d.v.Identity(id)
+	case CredentialTypes[res.Type] && mode == "managed":
+		if d.v.Credential == nil {
+			return nil
+		}
+		var a credentialAttrs
+		if err := json.Unmarshal(attrs, &a); err != nil {
+			return bad("attributes are malformed: %v", err)
+		}
+		c := Credential{Resource: res, ID: str(a.ID), IdentityID: str(a.IdentityID), ExpiresAt: str(a.ExpiresAt), GroupID: str(a.GroupID), UserID: str(a.UserID)}
+		if c.ID == "" {
+			return bad("a credential without an id (want TARGET/ACCOUNT)")
+		}
+		t, acct, err := connector.ParseID(c.ID)
+		if err != nil {
+			return bad("%v", err)
+		}
+		c.Target, c.Account = t, acct
+		if tt := str(a.Target); tt != "" && tt != t {
+			return bad("target %q does not match the id's target %q", tt, t)
+		}
+		if c.ExpiresAt != "" {
+			if _, err := lifecycle.ParseEndDate(c.ExpiresAt, nil); err != nil {
+				return bad("expires_at: %v", err)
+			}
+		}
+		return d.v.Credential(c)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]rosterEntryAttrs) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ParseTime reads an expiry or end instant as the state holds it:
+// RFC 3339 or a calendar date (its end, in loc).
+func ParseTime(s string, loc *time.Location) (time.Time, error) {
+	e, err := lifecycle.ParseEndDate(s, loc)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return e.EndsAt(), nil
+}
