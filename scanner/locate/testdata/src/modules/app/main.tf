@@ -1,0 +1,5 @@
+variable "name" { type = string }
+
+  resource   "sunset_scim_user"   "user"   {
+  target = var.name
+}
