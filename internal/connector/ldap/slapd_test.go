@@ -328,7 +328,7 @@ func TestLDAPDirectoryEnforcesExpiry(t *testing.T) {
 	ctx := context.Background()
 	c := slapdClient(t, s)
 	pw := "eve-pw"
-	expires := time.Now().Add(3 * time.Second).Truncate(time.Second)
+	expires := time.Now().Add(4 * time.Second).Truncate(time.Second) // 3 to 4 s ahead
 	if _, err := c.Create(ctx, AccountSpec{UID: "eve", ExpiresAt: &expires, Password: &pw}); err != nil {
 		t.Fatal(err)
 	}
