@@ -20,8 +20,10 @@ import (
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
-	"github.com/elimity-com/scim/schema"
 )
+
+// scimEnterpriseSchema is the enterprise extension URN (RFC 7643 §4.3).
+const scimEnterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 // SCIMBasePath is where the test server mounts SCIM: URL ends with it.
 const SCIMBasePath = "/scim/v2"
@@ -334,7 +336,7 @@ func (u SCIMUser) doc() map[string]any {
 		if u.Department != "" {
 			ent["department"] = u.Department
 		}
-		d[schema.ExtensionEnterpriseUser().ID] = ent
+		d[scimEnterpriseSchema] = ent
 	}
 	if u.EndDate != "" {
 		d[SCIMHRSchema] = map[string]any{"endDate": u.EndDate}

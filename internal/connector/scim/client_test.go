@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,27 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
+// testClock is the test server's clock: tests move it instead of sleeping
+// past meta.lastModified's one-second resolution.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 func alice() scim.User {
 	return scim.User{
 		UserName: "alice@example.com", DisplayName: "Alice Liddell", GivenName: "Alice", FamilyName: "Liddell",
@@ -49,7 +71,8 @@ func alice() scim.User {
 }
 
 func TestSCIMCRUD(t *testing.T) {
-	srv := testenv.SCIMForTest(t, testenv.SCIMOptions{})
+	clk := newTestClock()
+	srv := testenv.SCIMForTest(t, testenv.SCIMOptions{Now: clk.Now})
 	c := newClient(t, srv)
 	ctx := ctxT(t)
 
@@ -121,7 +144,7 @@ func TestSCIMCRUD(t *testing.T) {
 	}
 
 	before, _ := srv.User(created.ID)
-	time.Sleep(1100 * time.Millisecond) // meta.lastModified has second precision
+	clk.Advance(90 * time.Minute)
 	deact, err := c.DeactivateUser(ctx, created.ID)
 	if err != nil || deact.Active {
 		t.Fatalf("deactivate: %v active=%v", err, deact.Active)
@@ -137,7 +160,7 @@ func TestSCIMCRUD(t *testing.T) {
 	if !after.LastModified.After(before.LastModified) {
 		t.Errorf("server lastModified did not move: %v -> %v", before.LastModified, after.LastModified)
 	}
-	if !v.RemovedAt.Equal(after.LastModified.Truncate(time.Second)) {
+	if want := clk.Now().Truncate(time.Second); !after.LastModified.Truncate(time.Second).Equal(want) || !v.RemovedAt.Equal(want) {
 		t.Errorf("RemovedAt = %v, want the server's meta.lastModified %v", v.RemovedAt, after.LastModified)
 	}
 	if v.CheckedAt.IsZero() || time.Since(v.CheckedAt) > time.Minute {
@@ -216,7 +239,8 @@ func TestSCIMRevokeModes(t *testing.T) {
 }
 
 func TestSCIMRevokeKeepsFirstRemovalTime(t *testing.T) {
-	srv := testenv.SCIMForTest(t, testenv.SCIMOptions{})
+	clk := newTestClock()
+	srv := testenv.SCIMForTest(t, testenv.SCIMOptions{Now: clk.Now})
 	c := newClient(t, srv)
 	ctx := ctxT(t)
 	id, _ := srv.AddUser(testenv.SCIMUser{UserName: "carol"})
@@ -224,12 +248,12 @@ func TestSCIMRevokeKeepsFirstRemovalTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _ := c.Verify(ctx, id)
-	time.Sleep(1100 * time.Millisecond)
+	clk.Advance(time.Hour)
 	if err := c.Revoke(ctx, id, scim.DeprovisionDeactivate); err != nil {
 		t.Fatal(err)
 	}
 	second, _ := c.Verify(ctx, id)
-	if !first.RemovedAt.Equal(second.RemovedAt) {
+	if first.RemovedAt.IsZero() || !first.RemovedAt.Equal(second.RemovedAt) {
 		t.Errorf("a repeated deactivation moved RemovedAt: %v -> %v", first.RemovedAt, second.RemovedAt)
 	}
 }

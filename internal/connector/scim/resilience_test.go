@@ -220,7 +220,7 @@ func TestSCIMContextCancellation(t *testing.T) {
 		cfg.RetryWaitMin, cfg.RetryWaitMax, cfg.MaxAttempts = 10*time.Second, 20*time.Second, 5
 	})
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	go func() { time.Sleep(200 * time.Millisecond); cancel2() }()
+	time.AfterFunc(200*time.Millisecond, cancel2)
 	start = time.Now()
 	_, err = c2.GetUser(ctx2, id)
 	if !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
