@@ -28,6 +28,21 @@ const scimEnterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:
 // SCIMBasePath is where the test server mounts SCIM: URL ends with it.
 const SCIMBasePath = "/scim/v2"
 
+// The SCIM test server, in short:
+//
+//	srv := testenv.SCIMForTest(t, testenv.SCIMOptions{})   // strict, no faults
+//	ids, _ := srv.SeedUsers(1000)                          // straight into the store
+//	c, _ := scim.New(scim.Config{URL: srv.URL, Token: srv.Token})
+//	srv.SetUserActive(ids[0], true)                        // out-of-band drift
+//	srv.SetFaultRate(0.3) / srv.SetPermanentFailure(true)  // faults at runtime
+//	srv.FailNext(1, testenv.SCIMFaultDropAfter)            // one precise fault
+//	srv.SetQuirks(true)                                    // answer like Entra ID
+//
+// It is github.com/elimity-com/scim (routing, schema validation, filter
+// parsing, PATCH validation) over an in-memory store (scim_store.go), behind
+// a front door that injects faults, checks the bearer token and, in quirks
+// mode, rewrites answers (scim_quirks.go).
+
 // SCIMOptions configures a test SCIM server. The zero value is a strict,
 // fault-free server over plain HTTP on 127.0.0.1.
 type SCIMOptions struct {

@@ -40,7 +40,7 @@ func scimCall(t *testing.T, s *SCIMServer, method, path, body string, hdr ...str
 
 func scimFilterPath(f string) string { return "/Users?filter=" + url.QueryEscape(f) }
 
-const patchOp = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
+const scimPatchOpPrefix = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`
 
 func TestSCIMServerRequiresBearerToken(t *testing.T) {
 	s := SCIMForTest(t, SCIMOptions{})
@@ -84,7 +84,7 @@ func TestSCIMServerCRUDAndMeta(t *testing.T) {
 	}
 
 	now = now.Add(time.Hour)
-	st, hdr, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, patchOp+`{"op":"Replace","path":"active","value":false}]}`, "If-Match", `W/"1"`)
+	st, hdr, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, scimPatchOpPrefix+`{"op":"Replace","path":"active","value":false}]}`, "If-Match", `W/"1"`)
 	if st != http.StatusOK || u["active"] != false || hdr.Get("Etag") != `W/"2"` {
 		t.Fatalf("PascalCase Replace: %d %v %v", st, hdr.Get("Etag"), u)
 	}
@@ -93,15 +93,15 @@ func TestSCIMServerCRUDAndMeta(t *testing.T) {
 	}
 	// A PATCH that changes nothing leaves lastModified and the version.
 	now = now.Add(time.Hour)
-	_, hdr, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, patchOp+`{"op":"replace","path":"active","value":false}]}`)
+	_, hdr, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, scimPatchOpPrefix+`{"op":"replace","path":"active","value":false}]}`)
 	if lm := u["meta"].(map[string]any)["lastModified"]; lm != "2026-05-01T10:00:00Z" || hdr.Get("Etag") != `W/"2"` {
 		t.Errorf("no-op PATCH moved meta: %v %s", lm, hdr.Get("Etag"))
 	}
-	if st, _, _ := scimCall(t, s, http.MethodPatch, "/Users/"+id, patchOp+`{"op":"replace","path":"displayName","value":"x"}]}`, "If-Match", `W/"1"`); st != http.StatusPreconditionFailed {
+	if st, _, _ := scimCall(t, s, http.MethodPatch, "/Users/"+id, scimPatchOpPrefix+`{"op":"replace","path":"displayName","value":"x"}]}`, "If-Match", `W/"1"`); st != http.StatusPreconditionFailed {
 		t.Errorf("stale If-Match: %d, want 412", st)
 	}
 	// Patch an extension attribute and a sub-attribute, then add an email.
-	st, _, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, patchOp+
+	st, _, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, scimPatchOpPrefix+
 		`{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber","value":"42"},
 		 {"op":"replace","path":"name.familyName","value":"Smith"},
 		 {"op":"add","path":"emails","value":[{"value":"ann@example.com","type":"work"}]},
@@ -111,7 +111,7 @@ func TestSCIMServerCRUDAndMeta(t *testing.T) {
 	if st != http.StatusOK || ent["employeeNumber"] != "42" || ent["department"] != "Ops" || name["familyName"] != "Smith" || name["givenName"] != "Ann" || u["displayName"] != "Ann Smith" {
 		t.Fatalf("patch paths: %d %v", st, u)
 	}
-	st, _, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, patchOp+`{"op":"remove","path":"emails[type eq \"work\"]"}]}`)
+	st, _, u = scimCall(t, s, http.MethodPatch, "/Users/"+id, scimPatchOpPrefix+`{"op":"remove","path":"emails[type eq \"work\"]"}]}`)
 	if st != http.StatusOK || u["emails"] != nil {
 		t.Errorf("remove by value filter: %d %v", st, u["emails"])
 	}
@@ -166,24 +166,24 @@ func TestSCIMServerGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _, _ := scimCall(t, s, http.MethodPatch, "/Groups/"+gid, patchOp+`{"op":"Add","path":"members","value":[{"value":"`+ids[1]+`"},{"value":"`+ids[2]+`"}]}]}`)
+	st, _, _ := scimCall(t, s, http.MethodPatch, "/Groups/"+gid, scimPatchOpPrefix+`{"op":"Add","path":"members","value":[{"value":"`+ids[1]+`"},{"value":"`+ids[2]+`"}]}]}`)
 	if m, _ := s.GroupMembers(gid); st != http.StatusOK || len(m) != 3 {
 		t.Fatalf("add members: %d %v", st, m)
 	}
 	// Entra ID's removal: path "members" with the members as value.
-	st, _, _ = scimCall(t, s, http.MethodPatch, "/Groups/"+gid, patchOp+`{"op":"Remove","path":"members","value":[{"value":"`+ids[1]+`"}]}]}`)
+	st, _, _ = scimCall(t, s, http.MethodPatch, "/Groups/"+gid, scimPatchOpPrefix+`{"op":"Remove","path":"members","value":[{"value":"`+ids[1]+`"}]}]}`)
 	if m, _ := s.GroupMembers(gid); st != http.StatusOK || len(m) != 2 {
 		t.Fatalf("Entra-style remove: %d %v", st, m)
 	}
 	// RFC style: a value filter in the path.
-	st, _, _ = scimCall(t, s, http.MethodPatch, "/Groups/"+gid, patchOp+`{"op":"remove","path":"members[value eq \"`+ids[2]+`\"]"}]}`)
+	st, _, _ = scimCall(t, s, http.MethodPatch, "/Groups/"+gid, scimPatchOpPrefix+`{"op":"remove","path":"members[value eq \"`+ids[2]+`\"]"}]}`)
 	if m, _ := s.GroupMembers(gid); st != http.StatusOK || len(m) != 1 || m[0] != ids[0] {
 		t.Fatalf("filter remove: %d %v", st, m)
 	}
 	if u, _ := s.User(ids[0]); len(u.Groups) != 1 || u.Groups[0] != gid {
 		t.Errorf("user groups = %v", u.Groups)
 	}
-	if st, _, _ := scimCall(t, s, http.MethodPatch, "/Groups/"+gid, patchOp+`{"op":"add","path":"members","value":[{"value":"ghost"}]}]}`); st != http.StatusBadRequest {
+	if st, _, _ := scimCall(t, s, http.MethodPatch, "/Groups/"+gid, scimPatchOpPrefix+`{"op":"add","path":"members","value":[{"value":"ghost"}]}]}`); st != http.StatusBadRequest {
 		t.Errorf("adding a user that does not exist: %d, want 400", st)
 	}
 	// Deleting a user takes it out of its groups.
@@ -210,7 +210,7 @@ func TestSCIMServerQuirks(t *testing.T) {
 	if a := res[1].(map[string]any)["active"]; a != "True" {
 		t.Errorf("active = %#v, want \"True\"", a)
 	}
-	if st, _, m := scimCall(t, s, http.MethodPatch, "/Users/"+ids[1], patchOp+`{"op":"Replace","path":"active","value":false}]}`); st != http.StatusNoContent || m != nil {
+	if st, _, m := scimCall(t, s, http.MethodPatch, "/Users/"+ids[1], scimPatchOpPrefix+`{"op":"Replace","path":"active","value":false}]}`); st != http.StatusNoContent || m != nil {
 		t.Errorf("PATCH: %d %v, want 204 without body", st, m)
 	}
 	if u, _ := s.User(ids[1]); u.Active {
@@ -239,10 +239,10 @@ func TestSCIMServerFaults(t *testing.T) {
 		return out
 	}
 	a, b, c := statuses(9), statuses(9), statuses(10)
-	if fmtInts(a) != fmtInts(b) {
+	if scimFmtStatuses(a) != scimFmtStatuses(b) {
 		t.Errorf("same seed, different faults:\n%v\n%v", a, b)
 	}
-	if fmtInts(a) == fmtInts(c) {
+	if scimFmtStatuses(a) == scimFmtStatuses(c) {
 		t.Errorf("different seeds, same faults: %v", a)
 	}
 	failed := 0
@@ -293,7 +293,7 @@ func TestSCIMServerFaults(t *testing.T) {
 	}
 }
 
-func fmtInts(v []int) string {
+func scimFmtStatuses(v []int) string {
 	var b strings.Builder
 	for _, n := range v {
 		b.WriteString(" ")
