@@ -230,8 +230,6 @@ func (d *decoder) document() (Form, error) {
 	var (
 		version       *json.Number
 		formatVersion string
-		sawResources  bool
-		sawValues     bool
 	)
 	for {
 		k, ok, err := d.key("the state object")
@@ -253,21 +251,15 @@ func (d *decoder) document() (Form, error) {
 				return "", d.errAt("format_version: %v", syntaxMsg(err))
 			}
 		case "resources":
-			if version == nil {
-				return "", d.errAt("\"resources\" comes before \"version\"; this is not a state file Terraform wrote")
-			}
-			if *version != "4" {
+			// Terraform writes "version" first; a re-serialised file may
+			// sort keys. The version is checked at the end either way.
+			if version != nil && *version != "4" {
 				return FormRaw, fmt.Errorf("state version %s is not supported: sunset reads version 4 (Terraform 0.12 and later); run `terraform state pull` with a current Terraform", *version)
 			}
-			sawResources = true
 			if err := d.rawResources(); err != nil {
 				return FormRaw, err
 			}
 		case "values":
-			if formatVersion == "" {
-				return "", d.errAt("\"values\" comes before \"format_version\"; this is not `terraform show -json` output")
-			}
-			sawValues = true
 			if err := d.showValues(); err != nil {
 				return FormShowJSON, err
 			}
@@ -287,13 +279,11 @@ func (d *decoder) document() (Form, error) {
 		if *version != "4" {
 			return FormRaw, fmt.Errorf("state version %s is not supported: sunset reads version 4 (Terraform 0.12 and later)", *version)
 		}
-		_ = sawResources // a state without resources is empty, which is valid
 		return FormRaw, nil
 	case formatVersion != "":
 		if major, _, _ := strings.Cut(formatVersion, "."); major != "1" {
 			return FormShowJSON, fmt.Errorf("format_version %q is not supported: sunset reads format 1.x of `terraform show -json`", formatVersion)
 		}
-		_ = sawValues
 		return FormShowJSON, nil
 	default:
 		return "", errors.New("neither \"version\" (raw state from `terraform state pull`) nor \"format_version\" (`terraform show -json`) is present: this is not a Terraform state")
@@ -319,6 +309,7 @@ func (d *decoder) rawResource(i int) error {
 		return err
 	}
 	var res struct{ mode, typ, name, module string }
+	var pending []json.RawMessage
 	where := func() string {
 		if res.typ == "" {
 			return fmt.Sprintf("resources[%d]", i)
@@ -345,10 +336,15 @@ func (d *decoder) rawResource(i int) error {
 			dst = &res.module
 		case "instances":
 			if res.typ == "" || res.name == "" || res.mode == "" {
-				return d.errAt("%s: \"instances\" comes before \"mode\", \"type\" and \"name\"", where())
+				// Not Terraform's order (it writes instances last): keep
+				// them until the resource's type is known.
+				if err := d.dec.Decode(&pending); err != nil {
+					return d.errAt("%s: instances: %v", where(), syntaxMsg(err))
+				}
+				continue
 			}
-			if res.mode != "managed" && res.mode != "data" {
-				return d.errAt("%s: mode %q is neither managed nor data", where(), res.mode)
+			if err := checkMode(res.mode); err != nil {
+				return d.errAt("%s: %v", where(), err)
 			}
 			if err := d.rawInstances(res.mode, res.module, res.typ, res.name); err != nil {
 				return err
@@ -366,6 +362,30 @@ func (d *decoder) rawResource(i int) error {
 	}
 	if res.typ == "" || res.name == "" {
 		return d.errAt("resources[%d] has no type or name", i)
+	}
+	if pending != nil {
+		if err := checkMode(res.mode); err != nil {
+			return d.errAt("%s: %v", where(), err)
+		}
+		if !IsSunset(res.typ) {
+			return nil
+		}
+		for _, raw := range pending {
+			var in instance
+			if err := json.Unmarshal(raw, &in); err != nil {
+				return d.errAt("%s: an instance is malformed: %v", where(), err)
+			}
+			if err := d.instance(res.mode, res.module, res.typ, res.name, in); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkMode(mode string) error {
+	if mode != "managed" && mode != "data" {
+		return fmt.Errorf("mode %q is neither managed nor data", mode)
 	}
 	return nil
 }
@@ -396,29 +416,35 @@ func (d *decoder) rawInstances(mode, module, typ, name string) error {
 		if err := d.dec.Decode(&in); err != nil {
 			return d.errAt("%s: an instance is malformed: %v", what, syntaxMsg(err))
 		}
-		var key any
-		if len(in.IndexKey) > 0 && string(in.IndexKey) != "null" {
-			if err := json.Unmarshal(in.IndexKey, &key); err != nil {
-				return d.errAt("%s: index_key: %v", what, err)
-			}
-			switch key.(type) {
-			case string, float64:
-			default:
-				return d.errAt("%s: index_key must be a string or a number", what)
-			}
-		}
-		res := Resource{Address: address(module, mode, typ, name, key), Module: module, Type: typ, Name: name, Deposed: in.Deposed}
-		if res.Deposed != "" {
-			res.Address += " (deposed " + res.Deposed + ")"
-		}
-		if len(in.AttributesFlat) > 0 && len(in.Attributes) == 0 {
-			return d.errAt("%s: attributes_flat is the format of Terraform before 0.12; refresh the state with a current Terraform", res.Address)
-		}
-		if err := d.emit(mode, res, in.Attributes); err != nil {
+		if err := d.instance(mode, module, typ, name, in); err != nil {
 			return err
 		}
 	}
 	return d.delim(']', what+" instances")
+}
+
+// instance passes on one raw instance of a sunset resource.
+func (d *decoder) instance(mode, module, typ, name string, in instance) error {
+	what := address(module, mode, typ, name, nil)
+	var key any
+	if len(in.IndexKey) > 0 && string(in.IndexKey) != "null" {
+		if err := json.Unmarshal(in.IndexKey, &key); err != nil {
+			return d.errAt("%s: index_key: %v", what, err)
+		}
+		switch key.(type) {
+		case string, float64:
+		default:
+			return d.errAt("%s: index_key must be a string or a number", what)
+		}
+	}
+	res := Resource{Address: address(module, mode, typ, name, key), Module: module, Type: typ, Name: name, Deposed: in.Deposed}
+	if res.Deposed != "" {
+		res.Address += " (deposed " + res.Deposed + ")"
+	}
+	if len(in.AttributesFlat) > 0 && len(in.Attributes) == 0 {
+		return d.errAt("%s: attributes_flat is the format of Terraform before 0.12; refresh the state with a current Terraform", res.Address)
+	}
+	return d.emit(mode, res, in.Attributes)
 }
 
 // address renders a Terraform resource address.

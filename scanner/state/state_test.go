@@ -100,7 +100,8 @@ func TestMalformedStatesAreRefusedClearly(t *testing.T) {
 		{"array", `[]`, `want "{"`},
 		{"truncated", `{"version":4,"resources":[{"mode":"managed","type":"sunset_identity"`, "the file ends early"},
 		{"version 3", `{"version":3,"resources":[]}`, "state version 3 is not supported"},
-		{"no version", `{"resources":[]}`, `"resources" comes before "version"`},
+		{"no version", `{"resources":[]}`, "this is not a Terraform state"},
+		{"resources then version 3", `{"resources":[],"version":3}`, "state version 3 is not supported"},
 		{"neither form", `{"serial":1}`, "this is not a Terraform state"},
 		{"both forms", `{"version":4,"format_version":"1.0"}`, "both"},
 		{"format 2", `{"format_version":"2.0"}`, `format_version "2.0" is not supported`},
@@ -116,7 +117,8 @@ func TestMalformedStatesAreRefusedClearly(t *testing.T) {
 		{"identity without name", res("sunset_identity", `{"kind":"human"}`), "an identity without a name"},
 		{"identity bad end date", res("sunset_identity", `{"name":"a","end_date":"31/12/2027"}`), "end_date: date \"31/12/2027\""},
 		{"flat attributes", fmt.Sprintf(base, `{"mode":"managed","type":"sunset_identity","name":"r","instances":[{"attributes_flat":{"id":"a"}}]}`), "attributes_flat"},
-		{"instances first", fmt.Sprintf(base, `{"instances":[],"mode":"managed","type":"sunset_identity","name":"r"}`), `"instances" comes before`},
+		{"instances first, then a bad mode", fmt.Sprintf(base, `{"instances":[],"mode":"odd","type":"sunset_identity","name":"r"}`), `mode "odd"`},
+		{"instances first, malformed", fmt.Sprintf(base, `{"instances":[{"attributes":{"name":3}}],"mode":"managed","type":"sunset_identity","name":"r"}`), "attributes are malformed"},
 		{"bad mode", fmt.Sprintf(base, `{"mode":"weird","type":"sunset_identity","name":"r","instances":[]}`), `mode "weird"`},
 		{"bad index key", fmt.Sprintf(base, `{"mode":"managed","type":"sunset_identity","name":"r","instances":[{"index_key":[1],"attributes":{"name":"a"}}]}`), "index_key"},
 		{"roster entry name mismatch", fmt.Sprintf(base, `{"mode":"data","type":"sunset_roster","name":"r","instances":[{"attributes":{"active":{"a":{"name":"b"}}}}]}`), `active["a"] holds an identity named "b"`},
@@ -164,5 +166,16 @@ func unwrapAll(err error) error {
 			return err
 		}
 		err = u.Unwrap()
+	}
+}
+
+func TestKeyOrderDoesNotMatter(t *testing.T) {
+	in := `{"resources":[{"instances":[{"attributes":{"id":"w/a","identity_id":"a"},"index_key":"a"}],"mode":"managed","name":"r","type":"sunset_postgres_role"}],"version":4}`
+	var got []Credential
+	if _, err := Read(strings.NewReader(in), "sorted.json", Visitor{Credential: func(c Credential) error { got = append(got, c); return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Address != `sunset_postgres_role.r["a"]` || got[0].IdentityID != "a" {
+		t.Fatalf("%+v", got)
 	}
 }

@@ -1,0 +1,174 @@
+package scanner
+
+import (
+	"strings"
+	"time"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+	"github.com/sunset-iam/terraform-provider-sunset/scanner/locate"
+	"github.com/sunset-iam/terraform-provider-sunset/scanner/state"
+)
+
+// identity is one declared identity, merged from every source that names
+// it: the roster export (--roster), sunset_identity in state, the roster
+// data source's maps in state, and the ledger's last declaration.
+type identity struct {
+	name, kind, owner, email string
+	// endDate is the earliest end any source gives: access must end by the
+	// earliest date anyone declared.
+	endDate    string
+	endsAt     time.Time
+	terminated bool
+	// terminatedAt is when a plan first saw the termination (the roster
+	// data source's ends_at in its ended map), zero if unknown.
+	terminatedAt time.Time
+	exception    *lifecycle.Exception
+	// exceptionLoc is where the exception is declared.
+	exceptionLoc locate.Location
+	loc          locate.Location
+	address      string
+	// offboardedAt is when the ledger recorded identity.offboarded and no
+	// later declaration, zero otherwise.
+	offboardedAt time.Time
+	fromLedger   bool
+
+	// Judged at now:
+	ended     bool
+	excepted  bool
+	judgedEnd time.Time // when it ended, or will end (zero: no end)
+}
+
+type identities struct {
+	byName map[string]*identity
+	order  []*identity
+	loc    *time.Location
+}
+
+func newIdentities(loc *time.Location) *identities {
+	return &identities{byName: map[string]*identity{}, loc: loc}
+}
+
+func (ids *identities) get(name string) *identity {
+	id := ids.byName[name]
+	if id == nil {
+		id = &identity{name: name}
+		ids.byName[name] = id
+		ids.order = append(ids.order, id)
+	}
+	return id
+}
+
+// addEnd keeps the earliest end date.
+func (ids *identities) addEnd(id *identity, endDate string) {
+	if endDate == "" {
+		return
+	}
+	e, err := lifecycle.ParseEndDate(endDate, ids.loc)
+	if err != nil {
+		return // sources validate end dates before they get here
+	}
+	if id.endDate == "" || e.EndsAt().Before(id.endsAt) {
+		id.endDate, id.endsAt = endDate, e.EndsAt()
+	}
+}
+
+func fill(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
+}
+
+// fromRosterFile adds an identity from the HR export; it takes precedence
+// for owner, kind and location.
+func (ids *identities) fromRosterFile(r lifecycle.Identity) {
+	id := ids.get(r.Name)
+	id.kind, id.owner, id.email = string(r.Kind), r.Owner, r.Email
+	ids.addEnd(id, r.EndDate)
+	if r.SourceStatus == lifecycle.SourceTerminated {
+		id.terminated = true
+	}
+	if r.SourceFile != "" {
+		id.loc = locate.Location{File: r.SourceFile, Line: r.SourceLine}
+	}
+	if r.Exception != nil {
+		id.exception, id.exceptionLoc = r.Exception, id.loc
+	}
+}
+
+func (ids *identities) fromState(s state.Identity, loc locate.Location) {
+	id := ids.get(s.Name)
+	fill(&id.kind, s.Kind)
+	fill(&id.owner, s.Owner)
+	ids.addEnd(id, s.EndDate)
+	if id.address == "" {
+		id.address = s.Address
+	}
+	if id.loc.IsZero() {
+		id.loc = loc
+	}
+}
+
+func (ids *identities) fromRosterEntry(e state.RosterEntry, loc locate.Location) {
+	id := ids.get(e.Name)
+	fill(&id.kind, e.Kind)
+	fill(&id.owner, e.Owner)
+	fill(&id.email, e.Email)
+	ids.addEnd(id, e.EndDate)
+	if e.Map == "ended" && e.Reason == string(lifecycle.ReasonTerminatedInSource) {
+		id.terminated = true
+		if t, err := time.Parse(time.RFC3339, e.EndsAt); err == nil && (id.terminatedAt.IsZero() || t.Before(id.terminatedAt)) {
+			id.terminatedAt = t
+		}
+	}
+	if id.exception == nil && e.Exception != nil {
+		id.exception, id.exceptionLoc = e.Exception, loc
+	}
+	if id.loc.IsZero() {
+		id.loc = loc
+	}
+}
+
+// judge decides an identity's standing at now, the way lifecycle does: an
+// exception holds an ended identity until the exception's own expiry; an
+// expired exception ends it; an exception without an approver is not
+// honoured. It returns the exception's problem ("" if none) for an
+// expired-exception finding.
+func (id *identity) judge(now time.Time, loc *time.Location) (problem string) {
+	ex := id.exception
+	if ex != nil {
+		exp, err := lifecycle.ParseEndDate(ex.Expires, loc)
+		switch {
+		case strings.TrimSpace(ex.ApprovedBy) == "":
+			problem, ex = "has no approver, so it is not honoured", nil
+		case err != nil:
+			problem, ex = "has an unreadable expiry ("+err.Error()+"), so it is not honoured", nil
+		case exp.Passed(now):
+			problem = "expired on " + ex.Expires
+			id.ended, id.judgedEnd = true, exp.EndsAt()
+			return problem
+		}
+	}
+	passed := !id.endsAt.IsZero() && !now.Before(id.endsAt)
+	would := id.terminated || passed || !id.offboardedAt.IsZero()
+	if ex != nil && (would || id.endDate == "") {
+		exp, _ := lifecycle.ParseEndDate(ex.Expires, loc)
+		id.excepted, id.judgedEnd = true, exp.EndsAt()
+		return problem
+	}
+	if !would {
+		id.judgedEnd = id.endsAt
+		return problem
+	}
+	id.ended = true
+	end := now
+	if passed {
+		end = id.endsAt
+	}
+	for _, t := range []time.Time{id.terminatedAt, id.offboardedAt} {
+		if !t.IsZero() && t.Before(end) {
+			end = t
+		}
+	}
+	id.judgedEnd = end
+	return problem
+}

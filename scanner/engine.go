@@ -1,0 +1,703 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+	"github.com/sunset-iam/terraform-provider-sunset/scanner/config"
+	"github.com/sunset-iam/terraform-provider-sunset/scanner/locate"
+	"github.com/sunset-iam/terraform-provider-sunset/scanner/state"
+)
+
+// TargetSpec is one target to inventory.
+type TargetSpec struct {
+	Name string
+	// Line is the line of the target in the configuration file.
+	Line int
+	// Open builds the connector; the engine closes it. It is called once.
+	Open func(context.Context) (connector.Target, error)
+}
+
+// Input is everything a scan reads.
+type Input struct {
+	// Now is the instant findings are judged at.
+	Now time.Time
+	// SLA is the grace between an identity's end and the revocation of its access.
+	SLA    time.Duration
+	Policy config.Policy
+	// ConfigFile names the configuration, for locations of targets and
+	// allow-list entries.
+	ConfigFile string
+	Targets    []TargetSpec
+	// States are state files (raw v4 or show -json).
+	States []string
+	// Roster is an HR export (.json or .csv), optional.
+	Roster string
+	// Ledger is the evidence ledger, optional; LedgerKey its HMAC key.
+	Ledger    string
+	LedgerKey []byte
+	// Source locates resource blocks, optional.
+	Source *locate.Index
+	// Progress, when set, receives one line per target as it is scanned.
+	Progress func(string)
+}
+
+// Problem is a reason the scan is incomplete.
+type Problem struct {
+	Target  string `json:"target,omitempty"`
+	Message string `json:"message"`
+}
+
+// TargetSummary says what was read from one target.
+type TargetSummary struct {
+	Name     string        `json:"name"`
+	System   string        `json:"system,omitempty"`
+	Endpoint string        `json:"endpoint,omitempty"`
+	Accounts int           `json:"accounts"`
+	Declared int           `json:"declared"`
+	Verified int           `json:"verified"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// Result is a scan's outcome.
+type Result struct {
+	Now        time.Time
+	SLA        time.Duration
+	Findings   []Finding
+	Incomplete []Problem
+	Targets    []TargetSummary
+	// Declared counts what the inputs declared.
+	DeclaredIdentities  int
+	DeclaredCredentials int
+}
+
+// Complete reports whether every target and input was read.
+func (r *Result) Complete() bool { return len(r.Incomplete) == 0 }
+
+// cred is the compact index entry of one declared credential: the scan keeps
+// only this per credential, whatever the state's size.
+type cred struct {
+	identity  *identity
+	idName    string
+	typ       string
+	address   string
+	module    string
+	name      string
+	expiresAt string
+	seen      bool
+	group     string // for group memberships
+}
+
+// ledgerCred is the last credential event the ledger holds for a key.
+type ledgerCred struct {
+	event    evidence.Event
+	line     int
+	identity string
+	owner    string
+	endDate  string
+	system   string
+}
+
+type engine struct {
+	in       Input
+	res      *Result
+	ids      *identities
+	creds    map[string]*cred   // TARGET/ACCOUNT
+	members  map[string][]*cred // TARGET/USER → memberships of that user
+	perTgt   map[string]int     // declared credentials per target
+	ledger   map[string]*ledgerCred
+	ledgerID map[string]ledgerIdentity
+	seen     map[string]bool // finding dedup by fingerprint
+}
+
+type ledgerIdentity struct {
+	owner, kind, endDate string
+	offboarded           time.Time
+}
+
+// Scan runs a scan. Its error is for inputs that cannot be read at all (a
+// malformed state or roster, an unreadable ledger); a target that cannot be
+// read is not an error but a Problem in Result.Incomplete, and the scan goes
+// on with the other targets.
+func Scan(ctx context.Context, in Input) (*Result, error) {
+	if in.Now.IsZero() {
+		return nil, errors.New("scanner: the scan instant is not set")
+	}
+	loc := in.Policy.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	e := &engine{
+		in:       in,
+		res:      &Result{Now: in.Now, SLA: in.SLA},
+		ids:      newIdentities(loc),
+		creds:    map[string]*cred{},
+		members:  map[string][]*cred{},
+		perTgt:   map[string]int{},
+		ledger:   map[string]*ledgerCred{},
+		ledgerID: map[string]ledgerIdentity{},
+		seen:     map[string]bool{},
+	}
+	if err := e.readDeclared(); err != nil {
+		return nil, err
+	}
+	if err := e.readLedger(); err != nil {
+		return nil, err
+	}
+	e.judgeIdentities()
+	e.checkAllowList()
+	for _, t := range in.Targets {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e.scanTarget(ctx, t)
+	}
+	e.checkUnscannedTargets()
+	e.checkMissingEvidence()
+	sortFindings(e.res.Findings)
+	return e.res, nil
+}
+
+// ------------------------------------------------------------- declared
+
+func (e *engine) readDeclared() error {
+	if e.in.Roster != "" {
+		ids, err := lifecycle.ReadRosterFile(e.in.Roster)
+		if err != nil {
+			return err
+		}
+		for _, r := range ids {
+			e.ids.fromRosterFile(r)
+		}
+	}
+	for _, file := range e.in.States {
+		_, err := state.ReadFileVisit(file, state.Visitor{
+			Identity: func(s state.Identity) error {
+				e.ids.fromState(s, e.resourceLoc(s.Resource, "managed", file))
+				return nil
+			},
+			RosterEntry: func(r state.RosterEntry) error {
+				e.ids.fromRosterEntry(r, e.resourceLoc(r.Resource, "data", file))
+				return nil
+			},
+			Credential: func(c state.Credential) error {
+				if prev, dup := e.creds[c.ID]; dup {
+					return fmt.Errorf("%s and %s both declare credential %s: one key must name one credential", prev.address, c.Address, c.ID)
+				}
+				cr := &cred{idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID}
+				e.creds[c.ID] = cr
+				e.perTgt[c.Target]++
+				if c.Type == state.TypeSCIMMembership {
+					user := c.UserID
+					if user == "" {
+						_, user, _ = strings.Cut(c.Account, "/")
+					}
+					if cr.group == "" {
+						cr.group, _, _ = strings.Cut(c.Account, "/")
+					}
+					e.members[connector.ID(c.Target, user)] = append(e.members[connector.ID(c.Target, user)], cr)
+				}
+				return nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	e.res.DeclaredCredentials = len(e.creds)
+	return nil
+}
+
+// resourceLoc locates a resource's block, falling back to the state file.
+func (e *engine) resourceLoc(r state.Resource, mode, stateFile string) locate.Location {
+	if loc, ok := e.in.Source.Resource(r.Module, mode, r.Type, r.Name); ok {
+		return loc
+	}
+	return locate.Location{File: stateFile, Line: 1}
+}
+
+// ---------------------------------------------------------------- ledger
+
+func (e *engine) readLedger() error {
+	if e.in.Ledger == "" {
+		return nil
+	}
+	rep, err := evidence.VerifyFile(e.in.Ledger, e.in.LedgerKey)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if rep.FirstBad != nil {
+		e.add(Finding{
+			Rule:     RuleLedgerTampered,
+			Message:  fmt.Sprintf("The evidence ledger does not verify from line %d: %s. Evidence from that line on cannot be trusted.", rep.FirstBad.Line, rep.FirstBad.Reason),
+			Checked:  fmt.Sprintf("hash chain of %d valid records; first bad line %d", rep.Records, rep.FirstBad.Line),
+			Location: locate.Location{File: e.in.Ledger, Line: rep.FirstBad.Line},
+			Account:  e.in.Ledger,
+		})
+	}
+	f, err := os.Open(e.in.Ledger)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	defer f.Close()
+	err = evidence.Scan(f, func(line int, r evidence.Record) error {
+		if r.Identity != nil && r.Identity.Name != "" {
+			li := e.ledgerID[r.Identity.Name]
+			switch r.Event {
+			case evidence.EventIdentityDeclared, evidence.EventIdentityChanged:
+				li = ledgerIdentity{owner: r.Identity.Owner, kind: r.Identity.Kind, endDate: r.Identity.EndDate}
+			case evidence.EventIdentityOffboarded:
+				li.offboarded = r.Time
+				if li.owner == "" {
+					li.owner, li.kind, li.endDate = r.Identity.Owner, r.Identity.Kind, r.Identity.EndDate
+				}
+			}
+			e.ledgerID[r.Identity.Name] = li
+		}
+		switch r.Event {
+		case evidence.EventCredentialIssued, evidence.EventCredentialChanged, evidence.EventRevokeFailed, evidence.EventCredentialRevoked:
+		default:
+			return nil
+		}
+		if r.Target == "" || r.Account == "" {
+			return nil
+		}
+		key := connector.ID(r.Target, r.Account)
+		lc := e.ledger[key]
+		if lc == nil {
+			lc = &ledgerCred{}
+			e.ledger[key] = lc
+		}
+		lc.event, lc.line, lc.system = r.Event, line, r.System
+		if r.Identity != nil {
+			lc.identity, lc.owner, lc.endDate = r.Identity.Name, r.Identity.Owner, r.Identity.EndDate
+		}
+		return nil
+	})
+	var le *evidence.LineError
+	if err != nil && !errors.As(err, &le) {
+		return fmt.Errorf("ledger %s: %w", e.in.Ledger, err)
+	}
+	// A bad line was reported above as ledger-tampered; the records before
+	// it are still evidence.
+	return nil
+}
+
+// ------------------------------------------------------------ identities
+
+func (e *engine) judgeIdentities() {
+	// Credentials may name identities that no source declares any more:
+	// the ledger's last declaration stands in for them.
+	for _, c := range e.creds {
+		if c.idName == "" {
+			continue
+		}
+		if id := e.ids.byName[c.idName]; id != nil {
+			c.identity = id
+			continue
+		}
+		li, ok := e.ledgerID[c.idName]
+		if !ok {
+			continue
+		}
+		id := e.ids.get(c.idName)
+		id.fromLedger = true
+		id.owner, id.kind = li.owner, li.kind
+		e.ids.addEnd(id, li.endDate)
+		id.offboardedAt = li.offboarded
+		if e.in.Ledger != "" {
+			id.loc = locate.Location{File: e.in.Ledger, Line: 1}
+		}
+		c.identity = id
+	}
+	e.res.DeclaredIdentities = len(e.ids.order)
+
+	byOwnerKey := map[string]*identity{}
+	for _, id := range e.ids.order {
+		if problem := id.judge(e.in.Now, e.ids.loc); problem != "" {
+			loc := id.exceptionLoc
+			if loc.IsZero() {
+				loc = id.loc
+			}
+			e.add(Finding{
+				Rule: RuleExpiredException, Identity: id.name, Owner: id.owner, EndDate: id.endDate,
+				Message: fmt.Sprintf("The exception (%s, %q, approved by %q) of identity %s %s.", id.exception.Kind, id.exception.Reason, id.exception.ApprovedBy, id.name, problem),
+				Checked: "exception expires " + id.exception.Expires, Location: loc, Address: id.address,
+			})
+		}
+		if id.ended {
+			byOwnerKey[strings.ToLower(id.name)] = id
+			if id.email != "" {
+				byOwnerKey[strings.ToLower(id.email)] = id
+			}
+		}
+	}
+	for _, id := range e.ids.order {
+		if id.ended || id.fromLedger {
+			continue
+		}
+		switch owner, ok := byOwnerKey[strings.ToLower(strings.TrimSpace(id.owner))]; {
+		case strings.TrimSpace(id.owner) == "":
+			e.add(Finding{Rule: RuleOrphanedOwner, Identity: id.name, EndDate: id.endDate, Location: id.loc, Address: id.address,
+				Message: fmt.Sprintf("Identity %s has no owner.", id.name), Checked: "owner is empty"})
+		case ok:
+			e.add(Finding{Rule: RuleOrphanedOwner, Identity: id.name, Owner: id.owner, EndDate: id.endDate, Location: id.loc, Address: id.address,
+				Message: fmt.Sprintf("Identity %s is owned by %s, an identity that ended %s.", id.name, id.owner, owner.judgedEnd.UTC().Format(time.RFC3339)),
+				Checked: "owner " + id.owner + " is ended"})
+		}
+	}
+	for key, c := range e.creds {
+		if c.identity != nil {
+			continue
+		}
+		target, account, _ := connector.ParseID(key)
+		msg := fmt.Sprintf("Credential %s names no identity (identity_id is empty).", key)
+		check := "identity_id is empty"
+		if c.idName != "" {
+			msg = fmt.Sprintf("Credential %s belongs to identity %s, which no state, roster or ledger declares.", key, c.idName)
+			check = "identity " + c.idName + " not found"
+		}
+		e.add(Finding{Rule: RuleOrphanedOwner, Target: target, Account: account, Identity: c.idName, Address: c.address,
+			Message: msg, Checked: check, Location: e.credLoc(c, target)})
+	}
+}
+
+// checkAllowList reports allow-list entries past their expiry once each.
+func (e *engine) checkAllowList() {
+	for _, a := range e.in.Policy.Allow {
+		if !a.Expires.Passed(e.in.Now) {
+			continue
+		}
+		e.add(Finding{
+			Rule: RuleExpiredException, Target: a.Target, Account: a.Account.Text,
+			Message: fmt.Sprintf("The allow-list entry for %s in target %s (%q, approved by %s) expired on %s and no longer allows anything.", a.Account.Text, a.Target, a.Reason, a.ApprovedBy, a.Expires),
+			Checked: "policy.allow expires " + a.Expires.String(), Location: locate.Location{File: e.in.ConfigFile, Line: a.Line},
+		})
+	}
+}
+
+// credLoc is where a credential is declared: its resource block, else its
+// identity's declaration, else its target's configuration line.
+func (e *engine) credLoc(c *cred, target string) locate.Location {
+	if loc, ok := e.in.Source.Resource(c.module, "managed", c.typ, c.name); ok {
+		return loc
+	}
+	if c.identity != nil && !c.identity.loc.IsZero() && !c.identity.fromLedger {
+		return c.identity.loc
+	}
+	if l := e.targetLoc(target); !l.IsZero() {
+		return l
+	}
+	if len(e.in.States) > 0 {
+		return locate.Location{File: e.in.States[0], Line: 1}
+	}
+	return locate.Location{}
+}
+
+func (e *engine) targetLoc(target string) locate.Location {
+	for _, t := range e.in.Targets {
+		if t.Name == target && e.in.ConfigFile != "" {
+			return locate.Location{File: e.in.ConfigFile, Line: t.Line}
+		}
+	}
+	if e.in.ConfigFile != "" {
+		return locate.Location{File: e.in.ConfigFile, Line: 1}
+	}
+	return locate.Location{}
+}
+
+// ---------------------------------------------------------------- targets
+
+func (e *engine) incomplete(target, format string, args ...any) {
+	e.res.Incomplete = append(e.res.Incomplete, Problem{Target: target, Message: fmt.Sprintf(format, args...)})
+}
+
+func (e *engine) scanTarget(ctx context.Context, spec TargetSpec) {
+	start := time.Now()
+	sum := TargetSummary{Name: spec.Name, Declared: e.perTgt[spec.Name]}
+	defer func() {
+		sum.Duration = time.Since(start)
+		e.res.Targets = append(e.res.Targets, sum)
+		if e.in.Progress != nil {
+			status := fmt.Sprintf("%d accounts, %d declared", sum.Accounts, sum.Declared)
+			if sum.Error != "" {
+				status = "INCOMPLETE: " + sum.Error
+			}
+			e.in.Progress(fmt.Sprintf("%s (%s): %s in %s", spec.Name, sum.System, status, sum.Duration.Round(time.Millisecond)))
+		}
+	}()
+	fail := func(err error) {
+		sum.Error = err.Error()
+		e.incomplete(spec.Name, "target %s could not be read: %v", spec.Name, err)
+	}
+	t, err := spec.Open(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer t.Close()
+	d := t.Describe()
+	sum.System, sum.Endpoint = d.System, d.Endpoint
+
+	var verify []string // undeclared or declared keys the ledger says are revoked, seen usable
+	n := 0
+	err = t.Inventory(ctx, func(a connector.Account) error {
+		n++
+		e.account(spec.Name, d.System, a, &verify)
+		return nil
+	})
+	sum.Accounts = n
+	switch {
+	case errors.Is(err, connector.ErrSuspectEmpty) && sum.Declared == 0:
+		// An empty target where nothing is declared is plausible: the
+		// connector flags every empty listing, the caller knows better.
+	case err != nil:
+		fail(fmt.Errorf("inventory: %w", err))
+		return
+	case n == 0 && sum.Declared > 0:
+		fail(fmt.Errorf("inventory returned no accounts while state declares %d in this target: %w", sum.Declared, connector.ErrSuspectEmpty))
+		return
+	}
+	for _, key := range verify {
+		v, err := t.Verify(ctx, key)
+		sum.Verified++
+		if err != nil {
+			fail(fmt.Errorf("verify %s: %w", key, err))
+			continue
+		}
+		if v.Gone {
+			continue
+		}
+		id := connector.ID(spec.Name, key)
+		lc := e.ledger[id]
+		f := Finding{
+			Rule: RuleRevocationNotPropagated, Target: spec.Name, System: d.System, Account: key, Identity: lc.identity,
+			Message: fmt.Sprintf("The ledger records %s as revoked (line %d) but the target reports it usable: %s.", id, lc.line, v.Checked),
+			Checked: v.Checked,
+		}
+		if c := e.creds[id]; c != nil {
+			f.Address, f.Location = c.address, e.credLoc(c, spec.Name)
+			if c.identity != nil {
+				f.Owner, f.EndDate = c.identity.owner, c.identity.endDate
+			}
+		} else {
+			f.Location = e.targetLoc(spec.Name)
+			if id := e.ids.byName[lc.identity]; id != nil {
+				f.Owner, f.EndDate = id.owner, id.endDate
+			} else if li, ok := e.ledgerID[lc.identity]; ok {
+				f.Owner, f.EndDate = li.owner, li.endDate
+			}
+		}
+		e.add(f)
+	}
+}
+
+// expirySystems are the systems that can expire a credential by themselves.
+var expirySystems = map[string]bool{"postgresql": true, "ldap": true}
+
+// account judges one live account against the declarations.
+func (e *engine) account(target, system string, a connector.Account, verify *[]string) {
+	id := connector.ID(target, a.Key)
+	lc := e.ledger[id]
+	if c := e.creds[id]; c != nil {
+		c.seen = true
+		if lc != nil && lc.event == evidence.EventCredentialRevoked && a.Usable {
+			*verify = append(*verify, a.Key)
+			return
+		}
+		e.declaredAccount(target, system, id, c, a)
+	} else if lc != nil && lc.event == evidence.EventCredentialRevoked {
+		*verify = append(*verify, a.Key)
+	} else if a.Usable && !e.in.Policy.Excluded(target, a.Key) && !e.in.Policy.Excluded(target, a.Name) {
+		if ok, _ := e.in.Policy.Allowed(target, a.Key, e.in.Now); ok == nil {
+			if ok2, _ := e.in.Policy.Allowed(target, a.Name, e.in.Now); ok2 == nil {
+				name := a.Key
+				if a.Name != "" && a.Name != a.Key {
+					name = fmt.Sprintf("%s (%s)", a.Key, a.Name)
+				}
+				e.add(Finding{
+					Rule: RuleUnmanagedAccount, Target: target, System: system, Account: a.Key,
+					Message: fmt.Sprintf("Account %s in target %s is usable and declared in no state, allow-list or exclusion.", name, target),
+					Checked: a.State, Location: e.targetLoc(target),
+				})
+			}
+		}
+	}
+	// Group memberships of this user.
+	for _, m := range e.members[id] {
+		m.seen = true
+		if !a.Usable || !contains(a.Groups, m.group) {
+			continue
+		}
+		e.declaredAccount(target, system, connector.ID(target, m.group+"/"+a.Key), m, connector.Account{
+			Key: m.group + "/" + a.Key, Usable: true, State: a.State + ", member of " + m.group,
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// declaredAccount judges a declared credential against its live account.
+func (e *engine) declaredAccount(target, system, id string, c *cred, a connector.Account) {
+	ident := c.identity
+	if ident == nil {
+		return // reported as orphaned-owner already
+	}
+	_, account, _ := connector.ParseID(id)
+	f := Finding{Target: target, System: system, Account: account, Identity: ident.name, Owner: ident.owner,
+		EndDate: ident.endDate, Address: c.address, Checked: a.State}
+	switch {
+	case ident.ended && a.Usable:
+		f.Overdue = e.in.Now.Sub(ident.judgedEnd)
+		if f.Overdue > e.in.SLA {
+			f.Rule = RuleStaleAccess
+			f.Message = fmt.Sprintf("%s is still usable %s after identity %s ended (SLA %s).", id, FormatOverdue(f.Overdue), ident.name, lifecycle.FormatDuration(e.in.SLA))
+		} else {
+			f.Rule = RulePendingRevocation
+			f.Message = fmt.Sprintf("%s is still usable; identity %s ended %s ago, within the SLA of %s.", id, ident.name, orNow(FormatOverdue(f.Overdue)), lifecycle.FormatDuration(e.in.SLA))
+		}
+	case !ident.ended && expirySystems[system] && !ident.judgedEnd.IsZero() && c.typ != state.TypeSCIMMembership:
+		switch {
+		case a.ExpiresAt == nil:
+			f.Rule = RuleOutlivesLifecycle
+			f.Message = fmt.Sprintf("%s has no target-side expiry; identity %s ends %s.", id, ident.name, ident.judgedEnd.UTC().Format(time.RFC3339))
+		case a.ExpiresAt.After(ident.judgedEnd):
+			f.Rule = RuleOutlivesLifecycle
+			f.Message = fmt.Sprintf("%s expires in the target at %s, %s after identity %s ends (%s).", id, a.ExpiresAt.UTC().Format(time.RFC3339),
+				FormatOverdue(a.ExpiresAt.Sub(ident.judgedEnd)), ident.name, ident.judgedEnd.UTC().Format(time.RFC3339))
+		default:
+			return
+		}
+	default:
+		return
+	}
+	f.Location = e.credLoc(c, target)
+	e.add(f)
+}
+
+func orNow(s string) string {
+	if s == "" {
+		return "just now"
+	}
+	return s
+}
+
+// checkUnscannedTargets makes the scan incomplete when state declares
+// credentials in a target the configuration does not name: they were not
+// checked, which is not the same as clean.
+func (e *engine) checkUnscannedTargets() {
+	configured := map[string]bool{}
+	for _, t := range e.in.Targets {
+		configured[t.Name] = true
+	}
+	var missing []string
+	for t := range e.perTgt {
+		if !configured[t] {
+			missing = append(missing, t)
+		}
+	}
+	sort.Strings(missing)
+	for _, t := range missing {
+		e.incomplete(t, "state declares %d credentials in target %s, which the configuration does not define: they were not checked", e.perTgt[t], t)
+	}
+}
+
+// checkMissingEvidence reports credentials the ledger saw issued that are
+// gone from every state with no revocation recorded.
+func (e *engine) checkMissingEvidence() {
+	if len(e.in.States) == 0 {
+		return
+	}
+	for key, lc := range e.ledger {
+		if lc.event == evidence.EventCredentialRevoked {
+			continue
+		}
+		if _, ok := e.creds[key]; ok {
+			continue
+		}
+		target, account, err := connector.ParseID(key)
+		if err != nil {
+			continue
+		}
+		f := Finding{
+			Rule: RuleMissingEvidence, Target: target, System: lc.system, Account: account, Identity: lc.identity,
+			Message: fmt.Sprintf("The ledger's last record of %s is %s (line %d); it is in no state and no revocation is recorded.", key, lc.event, lc.line),
+			Checked: fmt.Sprintf("last ledger event %s; absent from %d state file(s)", lc.event, len(e.in.States)),
+			Location: locate.Location{File: e.in.Ledger, Line: lc.line},
+		}
+		f.Owner, f.EndDate = lc.owner, lc.endDate
+		if li, ok := e.ledgerID[lc.identity]; ok && f.Owner == "" {
+			f.Owner, f.EndDate = li.owner, li.endDate
+		}
+		e.add(f)
+	}
+}
+
+// add fills the rule's severity and the fingerprint and keeps the finding
+// once.
+func (e *engine) add(f Finding) {
+	r, _ := RuleByID(f.Rule)
+	f.Severity = r.Severity
+	f.Fingerprint = Fingerprint(f.Rule, f.Target, f.Account, f.Identity)
+	if e.seen[f.Fingerprint] {
+		return
+	}
+	e.seen[f.Fingerprint] = true
+	e.res.Findings = append(e.res.Findings, f)
+}
+
+// sortFindings orders by severity (highest first), rule, target, account,
+// identity: stable output for diffs and tests.
+func sortFindings(fs []Finding) {
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
+		}
+		for _, p := range [][2]string{{a.Rule, b.Rule}, {a.Target, b.Target}, {a.Account, b.Account}, {a.Identity, b.Identity}} {
+			if p[0] != p[1] {
+				return p[0] < p[1]
+			}
+		}
+		return false
+	})
+}
+
+// Counts returns the number of findings per severity.
+func (r *Result) Counts() map[Severity]int {
+	out := map[Severity]int{}
+	for _, f := range r.Findings {
+		out[f.Severity]++
+	}
+	return out
+}
+
+// AtOrAbove reports whether any finding is at or above the severity.
+// SeverityNone never fails.
+func (r *Result) AtOrAbove(s Severity) bool {
+	if s == SeverityNone {
+		return false
+	}
+	for _, f := range r.Findings {
+		if f.Severity >= s {
+			return true
+		}
+	}
+	return false
+}
