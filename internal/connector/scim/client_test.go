@@ -367,7 +367,14 @@ func TestSCIMQuirksMode(t *testing.T) {
 		t.Fatalf("revoke of a missing user under quirks: %v", err)
 	}
 	n := 0
-	if err := c.Inventory(ctx, func(connector.Account) error { n++; return nil }); err != nil || n != 1003 {
+	inactive[ids[1]] = true
+	if err := c.Inventory(ctx, func(a connector.Account) error {
+		n++
+		if a.Usable == inactive[a.Key] {
+			t.Errorf("inventory: %s usable=%v from a string active", a.Key, a.Usable)
+		}
+		return nil
+	}); err != nil || n != 1003 {
 		t.Fatalf("inventory under quirks: %d accounts, %v", n, err)
 	}
 }

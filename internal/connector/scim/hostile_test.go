@@ -62,6 +62,27 @@ func TestSCIMRefusesBadAnswers(t *testing.T) {
 			t.Fatalf("active=maybe verified as %+v, %v", v, err)
 		}
 	})
+	t.Run("inventory refuses what it cannot read", func(t *testing.T) {
+		for name, body := range map[string]string{
+			"active=maybe": `{"totalResults":1,"Resources":[{"id":"1","userName":"a","active":"maybe"}]}`,
+			"no id":        `{"totalResults":1,"Resources":[{"userName":"a","active":true}]}`,
+			"null":         `null`,
+			"bad total":    `{"totalResults":"many","Resources":[{"id":"1"}]}`,
+		} {
+			c := hostile(t, scimJSON(200, body))
+			if err := c.Inventory(ctx, func(connector.Account) error { return nil }); !errors.Is(err, scim.ErrMalformedResponse) {
+				t.Errorf("%s: err = %v", name, err)
+			}
+		}
+		c := hostile(t, scimJSON(200, `{"totalResults":"1","resources":[{"ID":"7","USERNAME":"z","Active":"FALSE","groups":[{"value":"g1"}]}]}`))
+		var got []connector.Account
+		if err := c.Inventory(ctx, func(a connector.Account) error { got = append(got, a); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Key != "7" || got[0].Name != "z" || got[0].Usable || len(got[0].Groups) != 1 {
+			t.Errorf("tolerant inventory read %+v", got)
+		}
+	})
 	t.Run("oversized, streamed", func(t *testing.T) {
 		c := hostile(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/scim+json")

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -206,6 +207,30 @@ const maxPages = 1_000_000
 // totalResults says more remain is an error, not the end: an inventory
 // must not silently miss accounts.
 func (c *Client) ListUsers(ctx context.Context, filter string, pageSize int, fn func(User) error) error {
+	return pageThrough(ctx, c, filter, pageSize, decodeUserPage, func(u User) string { return u.ID }, fn)
+}
+
+func decodeUserPage(r *response) (int, []User, error) {
+	total, resources, err := decodeList(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	users := make([]User, 0, len(resources))
+	for _, res := range resources {
+		u, err := decodeUser(res)
+		if err != nil {
+			return 0, nil, fmt.Errorf("SCIM GET /Users: %w", err)
+		}
+		users = append(users, u)
+	}
+	return total, users, nil
+}
+
+// pageThrough is the paging loop shared by ListUsers and Inventory, which
+// decode pages differently (Inventory reads four attributes, not all).
+// decode returns totalResults (-1 when absent) and the page's items.
+func pageThrough[T any](ctx context.Context, c *Client, filter string, pageSize int,
+	decode func(*response) (int, []T, error), id func(T) string, fn func(T) error) error {
 	if pageSize <= 0 {
 		pageSize = c.cfg.PageSize
 	}
@@ -223,32 +248,27 @@ func (c *Client) ListUsers(ctx context.Context, filter string, pageSize int, fn 
 		if r.status != http.StatusOK {
 			return c.scrub(c.httpError(r))
 		}
-		total, resources, err := decodeList(r)
+		total, items, err := decode(r)
 		if err != nil {
-			return c.scrub(err)
+			return c.scrub(fmt.Errorf("%w (startIndex=%d)", err, start))
 		}
-		if len(resources) == 0 {
+		if len(items) == 0 {
 			if total >= 0 && start <= total {
 				return fmt.Errorf("SCIM GET /Users: the server reported totalResults=%d but returned no users at startIndex=%d; refusing to treat a partial listing as complete", total, start)
 			}
 			return nil
 		}
-		for i, res := range resources {
-			u, err := decodeUser(res)
-			if err != nil {
-				return c.scrub(fmt.Errorf("SCIM GET /Users (startIndex=%d): %w", start, err))
-			}
-			if i == 0 {
-				if u.ID == prevFirst {
-					return fmt.Errorf("SCIM GET /Users: the server returned the same page for startIndex=%d as for the page before; it does not page", start)
-				}
-				prevFirst = u.ID
-			}
-			if err := fn(u); err != nil {
+		first := id(items[0])
+		if first == prevFirst {
+			return fmt.Errorf("SCIM GET /Users: the server returned the same page for startIndex=%d as for the page before; it does not page", start)
+		}
+		prevFirst = first
+		for _, it := range items {
+			if err := fn(it); err != nil {
 				return err
 			}
 		}
-		start += len(resources)
+		start += len(items)
 		if total >= 0 && start > total {
 			return nil
 		}
@@ -273,13 +293,9 @@ func decodeList(r *response) (total int, resources []map[string]any, err error) 
 	if !isList && !hasTotal && !hasRes {
 		return 0, nil, fmt.Errorf("SCIM %s %s: HTTP %d: %w: not a ListResponse", r.method, r.path, r.status, ErrMalformedResponse)
 	}
-	total = -1
-	if hasTotal && rawTotal != nil {
-		n, err := strconv.Atoi(stringOf(rawTotal))
-		if err != nil || n < 0 {
-			return 0, nil, fmt.Errorf("SCIM %s %s: %w: totalResults %v is not a count", r.method, r.path, ErrMalformedResponse, rawTotal)
-		}
-		total = n
+	total, err = parseTotal(r, rawTotal)
+	if err != nil {
+		return 0, nil, err
 	}
 	if rawRes == nil {
 		return total, nil, nil
@@ -297,4 +313,31 @@ func decodeList(r *response) (total int, resources []map[string]any, err error) 
 		resources = append(resources, res)
 	}
 	return total, resources, nil
+}
+
+// parseTotal reads totalResults: -1 when absent or null; a number or a
+// numeric string (seen in the wild) otherwise.
+func parseTotal(r *response, raw any) (int, error) {
+	switch v := raw.(type) {
+	case nil:
+		return -1, nil
+	case json.RawMessage:
+		if len(v) == 0 || string(v) == "null" {
+			return -1, nil
+		}
+		var n json.Number
+		if err := json.Unmarshal(v, &n); err != nil {
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return 0, fmt.Errorf("SCIM %s %s: %w: totalResults %s is not a count", r.method, r.path, ErrMalformedResponse, v)
+			}
+			n = json.Number(s)
+		}
+		raw = n
+	}
+	n, err := strconv.Atoi(stringOf(raw))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("SCIM %s %s: %w: totalResults %v is not a count", r.method, r.path, ErrMalformedResponse, raw)
+	}
+	return n, nil
 }
