@@ -637,8 +637,8 @@ func (e *engine) checkMissingEvidence() {
 		}
 		f := Finding{
 			Rule: RuleMissingEvidence, Target: target, System: lc.system, Account: account, Identity: lc.identity,
-			Message: fmt.Sprintf("The ledger's last record of %s is %s (line %d); it is in no state and no revocation is recorded.", key, lc.event, lc.line),
-			Checked: fmt.Sprintf("last ledger event %s; absent from %d state file(s)", lc.event, len(e.in.States)),
+			Message:  fmt.Sprintf("The ledger's last record of %s is %s (line %d); it is in no state and no revocation is recorded.", key, lc.event, lc.line),
+			Checked:  fmt.Sprintf("last ledger event %s; absent from %d state file(s)", lc.event, len(e.in.States)),
 			Location: locate.Location{File: e.in.Ledger, Line: lc.line},
 		}
 		f.Owner, f.EndDate = lc.owner, lc.endDate

@@ -149,7 +149,7 @@ var Rules = []Rule{
 		ID: RulePendingRevocation, Title: "Revocation pending within the SLA", Severity: SeverityLow,
 		OWASP: "NHI1:2025 Improper Offboarding", NIST: "PR.AA-05",
 		Short: "The identity has ended and its credential is still usable, but the SLA has not run out yet.",
-		Help: "The next apply should destroy this credential. If it is still usable once the SLA runs out, it becomes stale-access.",
+		Help:  "The next apply should destroy this credential. If it is still usable once the SLA runs out, it becomes stale-access.",
 	},
 }
 
