@@ -13,6 +13,7 @@ import (
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
 	"github.com/sunset-iam/terraform-provider-sunset/scanner"
+	"github.com/sunset-iam/terraform-provider-sunset/scanner/internal/mdtext"
 )
 
 // Formats lists the formats Write takes.
@@ -41,16 +42,7 @@ func Write(w io.Writer, format string, r Report) error {
 	return fmt.Errorf("format %q is not one of %s", format, strings.Join(Formats, ", "))
 }
 
-// oneLine keeps a value on one line in text output: names from targets are
-// untrusted and must not forge extra rows.
-func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-}
+func oneLine(s string) string { return mdtext.OneLine(s) }
 
 func orDash(s string) string {
 	if s == "" {
@@ -136,19 +128,7 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// md escapes untrusted text for a Markdown table cell: no row breaks, no
-// column breaks, no HTML, no code-span or link tricks.
-func md(s string) string {
-	s = oneLine(s)
-	r := strings.NewReplacer(
-		`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "\\`",
-		"[", `\[`, "]", `\]`, "*", `\*`, "_", `\_`, "@", "&#64;",
-	)
-	if s == "" {
-		return "-"
-	}
-	return r.Replace(s)
-}
+func md(s string) string { return mdtext.Cell(s) }
 
 func writeMarkdown(w io.Writer, r Report) error {
 	res := r.Result
