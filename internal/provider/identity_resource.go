@@ -157,8 +157,14 @@ func (rt *runtime) identityStatus(m identityModel, now time.Time) string {
 }
 
 func (r *identityResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.rt == nil {
-		return // destroy, or provider not configured yet
+	if r.rt == nil {
+		return // provider not configured yet
+	}
+	if req.Plan.Raw.IsNull() {
+		var state identityModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_identity", state.Name.ValueString())...)
+		return
 	}
 	var plan identityModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)

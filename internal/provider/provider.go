@@ -7,7 +7,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/safeguard"
 )
 
 // DefaultLedgerFile is where evidence goes when the configuration does not say.
@@ -46,7 +49,13 @@ type providerModel struct {
 	Actor    types.String          `tfsdk:"actor"`
 	Timezone types.String          `tfsdk:"timezone"`
 	Policy   *policyModel          `tfsdk:"policy"`
-	Targets  map[string]targetModel `tfsdk:"targets"`
+	Targets    map[string]targetModel `tfsdk:"targets"`
+	Safeguards *safeguardsModel        `tfsdk:"safeguards"`
+}
+
+type safeguardsModel struct {
+	MaxRevocations         types.Int64 `tfsdk:"max_revocations"`
+	AcknowledgeRevocations types.Int64 `tfsdk:"acknowledge_revocations"`
 }
 
 type evidenceModel struct {
@@ -102,6 +111,20 @@ func (p *sunsetProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 				},
 			},
 			"targets": targetsSchema(),
+			"safeguards": schema.SingleNestedAttribute{
+				Optional:            true,
+				MarkdownDescription: "Protection against mass revocation by accident, such as a truncated HR export. A plan that would destroy more sunset identity and credential resources than `max_revocations` fails until someone acknowledges the exact number.",
+				Attributes: map[string]schema.Attribute{
+					"max_revocations": schema.Int64Attribute{
+						Optional:            true,
+						MarkdownDescription: fmt.Sprintf("Most sunset resources one plan may destroy without an acknowledgement. Default %d.", safeguard.DefaultLimit),
+					},
+					"acknowledge_revocations": schema.Int64Attribute{
+						Optional:            true,
+						MarkdownDescription: "The exact number of sunset resources the plan destroys, acknowledged after checking the plan. A plan of any other size fails. Also read from `SUNSET_ACKNOWLEDGE_REVOCATIONS`. Remove it after the apply.",
+					},
+				},
+			},
 		},
 	}
 }
@@ -162,7 +185,14 @@ func (p *sunsetProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		return
 	}
 
+	breaker, berr := breakerFromConfig(cfg.Safeguards, p.getenv)
+	if berr != nil {
+		resp.Diagnostics.AddAttributeError(berr.path, "Invalid safeguards", berr.msg)
+		return
+	}
+
 	rt := &runtime{
+		breaker:    breaker,
 		now:        p.now,
 		policy:     policy,
 		actor:      actor,
@@ -246,4 +276,39 @@ func policyFromModel(m *policyModel, loc *time.Location) (lifecycle.Policy, *att
 		}
 	}
 	return pol, nil
+}
+
+// AcknowledgeEnv names the environment variable that acknowledges a mass
+// revocation, for pipelines that cannot edit the provider block.
+const AcknowledgeEnv = "SUNSET_ACKNOWLEDGE_REVOCATIONS"
+
+// breakerFromConfig builds the mass-revocation breaker from the safeguards
+// block and the environment.
+func breakerFromConfig(m *safeguardsModel, getenv func(string) string) (*safeguard.Breaker, *attrError) {
+	limit := safeguard.DefaultLimit
+	var ack *int
+	at := path.Root("safeguards")
+	if m != nil {
+		if v := m.MaxRevocations; !v.IsNull() && !v.IsUnknown() {
+			if v.ValueInt64() < 0 {
+				return nil, &attrError{at.AtName("max_revocations"), "max_revocations may not be negative"}
+			}
+			limit = int(v.ValueInt64())
+		}
+		if v := m.AcknowledgeRevocations; !v.IsNull() && !v.IsUnknown() {
+			if v.ValueInt64() < 1 {
+				return nil, &attrError{at.AtName("acknowledge_revocations"), "acknowledge_revocations is the exact number of destroys acknowledged, at least 1"}
+			}
+			n := int(v.ValueInt64())
+			ack = &n
+		}
+	}
+	if s := getenv(AcknowledgeEnv); s != "" && ack == nil {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, &attrError{at.AtName("acknowledge_revocations"), fmt.Sprintf("%s=%q is not a positive whole number", AcknowledgeEnv, s)}
+		}
+		ack = &n
+	}
+	return safeguard.New(limit, ack, safeguard.Options{}), nil
 }

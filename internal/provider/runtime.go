@@ -12,6 +12,7 @@ import (
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/safeguard"
 )
 
 // runtime is what Configure hands to every resource and data source: the
@@ -30,6 +31,8 @@ type runtime struct {
 	ledgerErr  error
 
 	targets map[string]*target
+	// breaker stops a plan that destroys more sunset resources than allowed.
+	breaker *safeguard.Breaker
 	// secrets are the targets' passwords and tokens, scrubbed from logs and
 	// error messages.
 	secrets []string
@@ -116,4 +119,18 @@ func (rt *runtime) lastDeclaration(name string) (*evidence.IdentityRef, error) {
 		return nil, fmt.Errorf("the evidence ledger %s holds no current declaration of identity %q; declare it in configuration instead of importing it", rt.ledgerFile, name)
 	}
 	return last, nil
+}
+
+// guardDestroy is called from every sunset resource's ModifyPlan when the
+// plan destroys it. It counts the destroy against the mass-revocation
+// breaker and fails the plan when the breaker trips.
+func (rt *runtime) guardDestroy(ctx context.Context, resourceType, id string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if rt == nil || rt.breaker == nil {
+		return diags
+	}
+	if err := rt.breaker.Destroy(ctx, resourceType+" "+id); err != nil {
+		diags.AddError("Mass-revocation safeguard", err.Error())
+	}
+	return diags
 }
