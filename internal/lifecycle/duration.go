@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// maxDuration bounds every duration sunset reads.
+const maxDuration = 100 * 365 * 24 * time.Hour
+
 // ParseDuration accepts Go durations ("36h", "90m") and whole days or weeks
 // ("365d", "2w"), the units lifecycles are written in. Negative and zero
 // durations are refused: every use in sunset is a window or a limit.
@@ -27,8 +30,9 @@ func ParseDuration(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("duration %q: want a positive whole number before %q", s, unit.suffix)
 		}
 		// 100 years is far beyond any lifecycle and keeps the product well
-		// inside time.Duration's range.
-		if time.Duration(n)*unit.size > 100*365*24*time.Hour {
+		// inside time.Duration's range; compare before multiplying, which
+		// could overflow.
+		if n > uint64(maxDuration/unit.size) {
 			return 0, fmt.Errorf("duration %q is longer than 100 years", s)
 		}
 		return time.Duration(n) * unit.size, nil
@@ -39,6 +43,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	if d <= 0 {
 		return 0, fmt.Errorf("duration %q must be positive", s)
+	}
+	if d > maxDuration {
+		return 0, fmt.Errorf("duration %q is longer than 100 years", s)
 	}
 	return d, nil
 }
