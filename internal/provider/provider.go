@@ -209,6 +209,8 @@ func (p *sunsetProvider) Configure(ctx context.Context, req provider.ConfigureRe
 func (p *sunsetProvider) Resources(_ context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		NewIdentityResource,
+		NewPostgresRoleResource,
+		NewLDAPAccountResource,
 	}
 }
 

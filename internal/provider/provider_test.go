@@ -10,6 +10,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/testenv"
 )
 
 // protoV6ProviderFactories serves the provider in-process to the real
@@ -31,7 +33,10 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// The PostgreSQL resource's tests share one real server per package run.
+	testenv.StopSharedPostgres()
+	os.Exit(code)
 }
 
 func ensureTerraform() error {

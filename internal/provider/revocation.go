@@ -26,6 +26,9 @@ type revocation struct {
 	action string
 	revoke func(context.Context) error
 	verify func(context.Context) (connector.Verification, error)
+	// details, when set, is called after the attempt and adds what the
+	// target reported (sessions terminated, memberships revoked) to the record.
+	details func() map[string]string
 }
 
 // revokeAndRecord runs a revocation. It succeeds only when the target
@@ -43,6 +46,7 @@ func (rt *runtime) revokeAndRecord(ctx context.Context, r revocation) diag.Diagn
 	fail := func(summary, detail string, v *connector.Verification) diag.Diagnostics {
 		rec := base
 		rec.Event = evidence.EventRevokeFailed
+		rec.Details = r.attemptDetails()
 		rec.Error = rt.redact(detail)
 		if v != nil && v.Checked != "" {
 			at := v.CheckedAt.UTC()
@@ -76,10 +80,18 @@ func (rt *runtime) revokeAndRecord(ctx context.Context, r revocation) diag.Diagn
 	}
 	rec := base
 	rec.Event = evidence.EventCredentialRevoked
+	rec.Details = r.attemptDetails()
 	rec.RemovedAt, rec.VerifiedAt, rec.Verification = &removed, &verified, v.Checked
 	_, recDiags := rt.record(ctx, rec)
 	diags.Append(recDiags...)
 	return diags
+}
+
+func (r revocation) attemptDetails() map[string]string {
+	if r.details == nil {
+		return nil
+	}
+	return compactDetails(r.details())
 }
 
 // destroyTrigger says why a credential is being destroyed, from what state
