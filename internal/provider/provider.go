@@ -210,7 +210,6 @@ func (p *sunsetProvider) Resources(_ context.Context) []func() resource.Resource
 	return []func() resource.Resource{
 		NewIdentityResource,
 		NewPostgresRoleResource,
-		NewLDAPAccountResource,
 	}
 }
 
