@@ -78,6 +78,9 @@ type Result struct {
 	// Declared counts what the inputs declared.
 	DeclaredIdentities  int
 	DeclaredCredentials int
+	// ReadDeclared and ReadLedger are how long reading the states and the
+	// roster, and verifying and reading the ledger, took.
+	ReadDeclared, ReadLedger time.Duration
 }
 
 // Complete reports whether every target and input was read.
@@ -147,12 +150,15 @@ func Scan(ctx context.Context, in Input) (*Result, error) {
 		ledgerID: map[string]ledgerIdentity{},
 		seen:     map[string]bool{},
 	}
+	t0 := time.Now()
 	if err := e.readDeclared(); err != nil {
 		return nil, err
 	}
+	t1 := time.Now()
 	if err := e.readLedger(); err != nil {
 		return nil, err
 	}
+	e.res.ReadDeclared, e.res.ReadLedger = t1.Sub(t0), time.Since(t1)
 	e.judgeIdentities()
 	e.checkAllowList()
 	for _, t := range in.Targets {

@@ -99,6 +99,8 @@ type jsonReport struct {
 	Targets             []scanner.TargetSummary `json:"targets"`
 	DeclaredIdentities  int                     `json:"declared_identities"`
 	DeclaredCredentials int                     `json:"declared_credentials"`
+	ReadDeclaredNS      int64                   `json:"read_declared_ns"`
+	ReadLedgerNS        int64                   `json:"read_ledger_ns"`
 	Summary             map[string]int          `json:"summary"`
 	Findings            []scanner.Finding       `json:"findings"`
 	Suppressed          []scanner.Finding       `json:"suppressed"`
@@ -114,6 +116,7 @@ func writeJSON(w io.Writer, r Report) error {
 		Tool: "sunset", Version: r.Version, ScannedAt: res.Now.UTC().Format(time.RFC3339), SLA: lifecycle.FormatDuration(res.SLA),
 		Complete: res.Complete(), Incomplete: nonNil(res.Incomplete), Targets: nonNil(res.Targets),
 		DeclaredIdentities: res.DeclaredIdentities, DeclaredCredentials: res.DeclaredCredentials,
+		ReadDeclaredNS: int64(res.ReadDeclared), ReadLedgerNS: int64(res.ReadLedger),
 		Summary: sum, Findings: nonNil(res.Findings), Suppressed: nonNil(r.Suppressed),
 	}
 	enc := json.NewEncoder(w)

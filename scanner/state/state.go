@@ -143,7 +143,7 @@ func ReadFileVisit(path string, v Visitor) (Form, error) {
 
 // Read streams a state in either form to v. file names it in errors.
 func Read(r io.Reader, file string, v Visitor) (Form, error) {
-	d := &decoder{dec: json.NewDecoder(r), file: file, v: v}
+	d := &decoder{dec: newLexer(r), file: file, v: v}
 	form, err := d.document()
 	if err != nil {
 		return form, fmt.Errorf("state %s: %w", file, err)
@@ -152,7 +152,8 @@ func Read(r io.Reader, file string, v Visitor) (Form, error) {
 }
 
 type decoder struct {
-	dec  *json.Decoder
+	dec  *lexer
+	raw  json.RawMessage // reused per instance
 	file string
 	v    Visitor
 }
@@ -371,8 +372,8 @@ func (d *decoder) rawResource(i int) error {
 			return nil
 		}
 		for _, raw := range pending {
-			var in instance
-			if err := json.Unmarshal(raw, &in); err != nil {
+			in, err := parseInstance(raw)
+			if err != nil {
 				return d.errAt("%s: an instance is malformed: %v", where(), err)
 			}
 			if err := d.instance(res.mode, res.module, res.typ, res.name, in); err != nil {
@@ -399,6 +400,29 @@ type instance struct {
 	AttributesFlat json.RawMessage `json:"attributes_flat"`
 }
 
+// parseInstance reads the members of a raw instance that sunset needs.
+func parseInstance(b []byte) (instance, error) {
+	var in instance
+	err := members(b, func(key, val []byte) error {
+		switch string(key) {
+		case "index_key":
+			in.IndexKey = val
+		case "deposed":
+			s, _, err := stringValue(val)
+			if err != nil {
+				return fmt.Errorf("deposed: %v", err)
+			}
+			in.Deposed = s
+		case "attributes":
+			in.Attributes = val
+		case "attributes_flat":
+			in.AttributesFlat = val
+		}
+		return nil
+	})
+	return in, err
+}
+
 func (d *decoder) rawInstances(mode, module, typ, name string) error {
 	what := address(module, mode, typ, name, nil)
 	if err := d.delim('[', what+" instances"); err != nil {
@@ -412,9 +436,13 @@ func (d *decoder) rawInstances(mode, module, typ, name string) error {
 			}
 			continue
 		}
-		var in instance
-		if err := d.dec.Decode(&in); err != nil {
+		d.raw = d.raw[:0]
+		if err := d.dec.Decode(&d.raw); err != nil {
 			return d.errAt("%s: an instance is malformed: %v", what, syntaxMsg(err))
+		}
+		in, err := parseInstance(d.raw)
+		if err != nil {
+			return d.errAt("%s: an instance is malformed: %v", what, err)
 		}
 		if err := d.instance(mode, module, typ, name, in); err != nil {
 			return err
@@ -577,25 +605,6 @@ func (d *decoder) showModule(what, module string) error {
 
 // ------------------------------------------------------------ attributes
 
-type identityAttrs struct {
-	ID        *string `json:"id"`
-	Name      *string `json:"name"`
-	Kind      *string `json:"kind"`
-	Owner     *string `json:"owner"`
-	EndDate   *string `json:"end_date"`
-	StartDate *string `json:"start_date"`
-	Status    *string `json:"status"`
-}
-
-type credentialAttrs struct {
-	ID         *string `json:"id"`
-	Target     *string `json:"target"`
-	IdentityID *string `json:"identity_id"`
-	ExpiresAt  *string `json:"expires_at"`
-	GroupID    *string `json:"group_id"`
-	UserID     *string `json:"user_id"`
-}
-
 type exceptionAttrs struct {
 	Kind       *string `json:"kind"`
 	Reason     *string `json:"reason"`
@@ -678,13 +687,16 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 		if d.v.Identity == nil {
 			return nil
 		}
-		var a identityAttrs
-		if err := json.Unmarshal(attrs, &a); err != nil {
+		id := Identity{Resource: res}
+		var idAttr string
+		if err := stringFields(attrs, map[string]*string{
+			"id": &idAttr, "name": &id.Name, "kind": &id.Kind, "owner": &id.Owner,
+			"end_date": &id.EndDate, "start_date": &id.StartDate, "status": &id.Status,
+		}); err != nil {
 			return bad("attributes are malformed: %v", err)
 		}
-		id := Identity{Resource: res, Name: str(a.Name), Kind: str(a.Kind), Owner: str(a.Owner), EndDate: str(a.EndDate), StartDate: str(a.StartDate), Status: str(a.Status)}
 		if id.Name == "" {
-			id.Name = str(a.ID)
+			id.Name = idAttr
 		}
 		if id.Name == "" {
 			return bad("an identity without a name or id")
@@ -699,11 +711,14 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 		if d.v.Credential == nil {
 			return nil
 		}
-		var a credentialAttrs
-		if err := json.Unmarshal(attrs, &a); err != nil {
+		c := Credential{Resource: res}
+		var target string
+		if err := stringFields(attrs, map[string]*string{
+			"id": &c.ID, "target": &target, "identity_id": &c.IdentityID, "expires_at": &c.ExpiresAt,
+			"group_id": &c.GroupID, "user_id": &c.UserID,
+		}); err != nil {
 			return bad("attributes are malformed: %v", err)
 		}
-		c := Credential{Resource: res, ID: str(a.ID), IdentityID: str(a.IdentityID), ExpiresAt: str(a.ExpiresAt), GroupID: str(a.GroupID), UserID: str(a.UserID)}
 		if c.ID == "" {
 			return bad("a credential without an id (want TARGET/ACCOUNT)")
 		}
@@ -712,8 +727,8 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 			return bad("%v", err)
 		}
 		c.Target, c.Account = t, acct
-		if tt := str(a.Target); tt != "" && tt != t {
-			return bad("target %q does not match the id's target %q", tt, t)
+		if target != "" && target != t {
+			return bad("target %q does not match the id's target %q", target, t)
 		}
 		if c.ExpiresAt != "" {
 			if _, err := lifecycle.ParseEndDate(c.ExpiresAt, nil); err != nil {

@@ -96,7 +96,12 @@ func TestMalformedStatesAreRefusedClearly(t *testing.T) {
 	}
 	cases := []struct{ name, in, want string }{
 		{"empty file", ``, "the file ends early"},
-		{"not json", `hello`, "invalid character"},
+		{"not json", `hello`, "invalid literal"},
+		{"trailing comma", `{"version":4,"resources":[],}`, "trailing comma"},
+		{"missing colon", `{"version" 4}`, "want ':'"},
+		{"missing comma", `{"version":4 "resources":[]}`, "want ','"},
+		{"unbalanced", `{"version":4,"resources":[{"mode":"managed","type":"x","name":"y","instances":[{"a":[}]}]}`, "unbalanced"},
+		{"control char", "{\"version\":4,\"lineage\":\"a\x01\"}", "control character"},
 		{"array", `[]`, `want "{"`},
 		{"truncated", `{"version":4,"resources":[{"mode":"managed","type":"sunset_identity"`, "the file ends early"},
 		{"version 3", `{"version":3,"resources":[]}`, "state version 3 is not supported"},

@@ -1,0 +1,342 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// lexer reads JSON tokens and raw values from a stream, like json.Decoder's
+// Token, More and Decode, several times faster on large states: values are
+// cut out of the buffer with a tight byte loop instead of the decoder's
+// general state machine, and the instances sunset reads are then walked
+// by hand (fastjson.go). Structure (objects, arrays, separators) is checked
+// as strictly as json.Decoder does; a skipped value is checked for balanced
+// brackets, terminated strings and well-formed literals.
+type lexer struct {
+	r     io.Reader
+	buf   []byte
+	pos   int   // next unread byte in buf
+	base  int64 // stream offset of buf[0]
+	eof   bool
+	rerr  error
+	stack []level
+}
+
+type level struct {
+	obj        bool
+	expectKey  bool // object: the next token is a key (or '}')
+	afterKey   bool // object: a key was read; ':' then a value follow
+	afterValue bool // a member or element is complete; ',' or the close follows
+	afterComma bool // a ',' was read; a close now is a trailing comma
+}
+
+// maxValueBytes bounds one raw value held in memory at once.
+const maxValueBytes = 512 << 20
+
+func newLexer(r io.Reader) *lexer { return &lexer{r: r, buf: make([]byte, 0, 1<<20)} }
+
+// InputOffset is the stream offset of the next unread byte.
+func (l *lexer) InputOffset() int64 { return l.base + int64(l.pos) }
+
+// more reads more input into buf, keeping buf[l.pos:]. keep is an index
+// into buf that must stay valid (it is shifted along); it returns the
+// shifted keep.
+func (l *lexer) more(keep int) (int, error) {
+	if l.eof {
+		if l.rerr != nil {
+			return keep, l.rerr
+		}
+		return keep, io.ErrUnexpectedEOF
+	}
+	if keep > 0 && keep >= len(l.buf)/2 {
+		n := copy(l.buf, l.buf[keep:])
+		l.base += int64(keep)
+		l.buf = l.buf[:n]
+		l.pos -= keep
+		keep = 0
+	}
+	if len(l.buf) == cap(l.buf) {
+		if cap(l.buf) >= maxValueBytes {
+			return keep, fmt.Errorf("a single JSON value is larger than %d MiB", maxValueBytes>>20)
+		}
+		nb := make([]byte, len(l.buf), 2*cap(l.buf))
+		copy(nb, l.buf)
+		l.buf = nb
+	}
+	n, err := l.r.Read(l.buf[len(l.buf):cap(l.buf)])
+	l.buf = l.buf[:len(l.buf)+n]
+	if err != nil {
+		l.eof = true
+		if !errors.Is(err, io.EOF) {
+			l.rerr = err
+		}
+		if n == 0 {
+			return l.more(keep)
+		}
+	}
+	return keep, nil
+}
+
+// peek skips whitespace and returns the next byte.
+func (l *lexer) peek() (byte, error) {
+	for {
+		for l.pos < len(l.buf) {
+			switch c := l.buf[l.pos]; c {
+			case ' ', '\n', '\r', '\t':
+				l.pos++
+			default:
+				return c, nil
+			}
+		}
+		if _, err := l.more(l.pos); err != nil {
+			return 0, err
+		}
+	}
+}
+
+func (l *lexer) top() *level {
+	if len(l.stack) == 0 {
+		return nil
+	}
+	return &l.stack[len(l.stack)-1]
+}
+
+// prep consumes the separator due before the next token.
+func (l *lexer) prep() (byte, error) {
+	c, err := l.peek()
+	if err != nil {
+		return 0, err
+	}
+	t := l.top()
+	if t == nil {
+		return c, nil
+	}
+	switch {
+	case t.obj && t.afterKey:
+		if c != ':' {
+			return 0, l.syntax("want ':' after an object key, found %q", c)
+		}
+		l.pos++
+		t.afterKey = false
+		return l.peek()
+	case t.afterValue:
+		switch {
+		case c == ',':
+			l.pos++
+			t.afterValue, t.afterComma = false, true
+			if t.obj {
+				t.expectKey = true
+			}
+			return l.peek()
+		case (t.obj && c == '}') || (!t.obj && c == ']'):
+			return c, nil
+		}
+		return 0, l.syntax("want ',' or a close after a value, found %q", c)
+	}
+	return c, nil
+}
+
+func (l *lexer) syntax(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at byte %d: %s", l.InputOffset(), fmt.Sprintf(format, args...))
+}
+
+// valueDone marks the value in the current container complete.
+func (l *lexer) valueDone() {
+	if t := l.top(); t != nil {
+		t.afterValue, t.afterComma = true, false
+	}
+}
+
+// More reports whether the current object or array has another member.
+func (l *lexer) More() bool {
+	c, err := l.prep()
+	return err == nil && c != ']' && c != '}'
+}
+
+// Token returns the next token: json.Delim, string, json.Number, bool or nil.
+func (l *lexer) Token() (json.Token, error) {
+	c, err := l.prep()
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) && len(l.stack) == 0 {
+			return nil, io.EOF
+		}
+		return nil, err
+	}
+	t := l.top()
+	switch c {
+	case '{', '[':
+		if t != nil && t.obj && t.expectKey {
+			return nil, l.syntax("want an object key, found %q", c)
+		}
+		l.pos++
+		l.stack = append(l.stack, level{obj: c == '{', expectKey: c == '{'})
+		return json.Delim(c), nil
+	case '}', ']':
+		if t == nil || t.obj != (c == '}') {
+			return nil, l.syntax("unexpected %q", c)
+		}
+		if t.afterComma {
+			return nil, l.syntax("trailing comma before %q", c)
+		}
+		l.pos++
+		l.stack = l.stack[:len(l.stack)-1]
+		l.valueDone()
+		return json.Delim(c), nil
+	}
+	raw, err := l.raw()
+	if err != nil {
+		return nil, err
+	}
+	if t != nil && t.obj && t.expectKey {
+		if raw[0] != '"' {
+			return nil, l.syntax("want an object key, found %.20s", raw)
+		}
+		s, _, err := stringValue(raw)
+		if err != nil {
+			return nil, l.syntax("%v", err)
+		}
+		t.expectKey, t.afterKey, t.afterComma = false, true, false
+		return s, nil
+	}
+	l.valueDone()
+	switch raw[0] {
+	case '"':
+		s, _, err := stringValue(raw)
+		return s, err
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 'n':
+		return nil, nil
+	}
+	return json.Number(raw), nil
+}
+
+// Decode reads the next value into v; a *json.RawMessage gets the raw bytes.
+func (l *lexer) Decode(v any) error {
+	c, err := l.prep()
+	if err != nil {
+		return err
+	}
+	if t := l.top(); t != nil && t.obj && t.expectKey {
+		return l.syntax("want an object key, found %q", c)
+	}
+	if c == '}' || c == ']' {
+		return l.syntax("want a value, found %q", c)
+	}
+	raw, err := l.raw()
+	if err != nil {
+		return err
+	}
+	l.valueDone()
+	if rm, ok := v.(*json.RawMessage); ok {
+		*rm = append((*rm)[:0], raw...)
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// raw cuts the next whole value out of the buffer (reading more as needed)
+// and consumes it. The slice is valid until the next read.
+func (l *lexer) raw() ([]byte, error) {
+	start := l.pos
+	j := start
+	at := func() (byte, bool, error) {
+		for j >= len(l.buf) {
+			var err error
+			old := start
+			if start, err = l.more(start); err != nil {
+				return 0, false, err
+			}
+			j -= old - start
+		}
+		return l.buf[j], true, nil
+	}
+	c, _, err := at()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case c == '"' || c == '{' || c == '[':
+		// A tight loop over the buffer: this is where a large state's
+		// bytes go by.
+		var stack []byte
+		inStr := false
+		for {
+			b := l.buf
+			for j < len(b) {
+				c := b[j]
+				if inStr {
+					switch {
+					case c == '\\':
+						j += 2
+						continue
+					case c == '"':
+						inStr = false
+						j++
+						if len(stack) == 0 {
+							goto done
+						}
+						continue
+					case c < 0x20:
+						return nil, l.syntax("control character in a string")
+					}
+					j++
+					continue
+				}
+				switch c {
+				case '"':
+					inStr = true
+				case '{', '[':
+					stack = append(stack, c)
+				case '}', ']':
+					if len(stack) == 0 || (stack[len(stack)-1] == '{') != (c == '}') {
+						return nil, l.syntax("unbalanced %q", c)
+					}
+					stack = stack[:len(stack)-1]
+					if len(stack) == 0 {
+						j++
+						goto done
+					}
+				}
+				j++
+			}
+			old := start
+			if start, err = l.more(start); err != nil {
+				return nil, err
+			}
+			j -= old - start
+		}
+	done:
+		l.pos = j
+		return l.buf[start:j], nil
+	default:
+		for {
+			c, _, err := at()
+			if errors.Is(err, io.ErrUnexpectedEOF) && j > start {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == ':' {
+				break
+			}
+			j++
+		}
+		lit := string(l.buf[start:j])
+		switch lit {
+		case "true", "false", "null":
+		default:
+			if _, err := strconv.ParseFloat(lit, 64); err != nil || lit[0] == '+' || lit[0] == '.' || (len(lit) > 1 && lit[0] == '0' && lit[1] != '.' && lit[1] != 'e' && lit[1] != 'E') {
+				return nil, l.syntax("invalid literal %.20q", lit)
+			}
+		}
+	}
+	l.pos = j
+	return l.buf[start:j], nil
+}
