@@ -155,3 +155,19 @@ func TestLoadFile(t *testing.T) {
 		t.Fatal("missing file accepted")
 	}
 }
+
+// The example the CI workflows use must stay valid.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := Load("../../examples/ci/sunset.yaml", env(map[string]string{"WAREHOUSE_DSN": "postgres://u@h/d", "SLACK_SCIM_TOKEN": "t", "LDAP_BIND_PASSWORD": "p"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Targets) != 3 || cfg.Policy.MaxGrant != 365*24*time.Hour || len(cfg.Policy.Allow) != 1 || !cfg.Policy.Excluded("warehouse", "rdsadmin") {
+		t.Fatalf("%+v", cfg.Policy)
+	}
+	for _, tg := range cfg.Targets {
+		if tg.Err != nil {
+			t.Errorf("%s: %v", tg.Name, tg.Err)
+		}
+	}
+}
