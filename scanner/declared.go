@@ -42,10 +42,12 @@ type identities struct {
 	byName map[string]*identity
 	order  []*identity
 	loc    *time.Location
+	// ends remembers parsed end dates: a roster repeats a few dates many times.
+	ends map[string]time.Time
 }
 
 func newIdentities(loc *time.Location) *identities {
-	return &identities{byName: map[string]*identity{}, loc: loc}
+	return &identities{byName: map[string]*identity{}, loc: loc, ends: map[string]time.Time{}}
 }
 
 func (ids *identities) get(name string) *identity {
@@ -63,12 +65,19 @@ func (ids *identities) addEnd(id *identity, endDate string) {
 	if endDate == "" {
 		return
 	}
-	e, err := lifecycle.ParseEndDate(endDate, ids.loc)
-	if err != nil {
-		return // sources validate end dates before they get here
+	ends, ok := ids.ends[endDate]
+	if !ok {
+		e, err := lifecycle.ParseEndDate(endDate, ids.loc)
+		if err != nil {
+			return // sources validate end dates before they get here
+		}
+		ends = e.EndsAt()
+		if len(ids.ends) < 4096 {
+			ids.ends[endDate] = ends
+		}
 	}
-	if id.endDate == "" || e.EndsAt().Before(id.endsAt) {
-		id.endDate, id.endsAt = endDate, e.EndsAt()
+	if id.endDate == "" || ends.Before(id.endsAt) {
+		id.endDate, id.endsAt = endDate, ends
 	}
 }
 

@@ -149,13 +149,13 @@ func stringValue(v []byte) (string, bool, error) {
 	return s, true, nil
 }
 
-// stringFields fills dst[name] for each wanted top-level string member of
-// the object in b. A wanted member that is neither a string nor null is an
-// error naming it.
-func stringFields(b []byte, dst map[string]*string) error {
+// stringFields fills, for each top-level member of the object in b for
+// which dst returns a pointer, that pointer with the member's string value.
+// A wanted member that is neither a string nor null is an error naming it.
+func stringFields(b []byte, dst func(key []byte) *string) error {
 	return members(b, func(key, val []byte) error {
-		p, ok := dst[string(key)]
-		if !ok {
+		p := dst(key)
+		if p == nil {
 			return nil
 		}
 		s, _, err := stringValue(val)

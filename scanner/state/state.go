@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
@@ -455,12 +457,20 @@ func (d *decoder) rawInstances(mode, module, typ, name string) error {
 func (d *decoder) instance(mode, module, typ, name string, in instance) error {
 	what := address(module, mode, typ, name, nil)
 	var key any
-	if len(in.IndexKey) > 0 && string(in.IndexKey) != "null" {
-		if err := json.Unmarshal(in.IndexKey, &key); err != nil {
-			return d.errAt("%s: index_key: %v", what, err)
-		}
-		switch key.(type) {
-		case string, float64:
+	if k := in.IndexKey; len(k) > 0 && string(k) != "null" {
+		switch k[0] {
+		case '"':
+			s, _, err := stringValue(k)
+			if err != nil {
+				return d.errAt("%s: index_key: %v", what, err)
+			}
+			key = s
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			f, err := strconv.ParseFloat(string(k), 64)
+			if err != nil {
+				return d.errAt("%s: index_key: %v", what, err)
+			}
+			key = f
 		default:
 			return d.errAt("%s: index_key must be a string or a number", what)
 		}
@@ -491,7 +501,13 @@ func address(module, mode, typ, name string, key any) string {
 	switch k := key.(type) {
 	case string:
 		b.WriteByte('[')
-		b.WriteString(strconv.Quote(k))
+		if plainKey(k) {
+			b.WriteByte('"')
+			b.WriteString(k)
+			b.WriteByte('"')
+		} else {
+			b.WriteString(strconv.Quote(k))
+		}
 		b.WriteByte(']')
 	case float64:
 		b.WriteByte('[')
@@ -499,6 +515,16 @@ func address(module, mode, typ, name string, key any) string {
 		b.WriteByte(']')
 	}
 	return b.String()
+}
+
+// plainKey reports whether a for_each key needs no escaping in an address.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // ---------------------------------------------------------- show -json
@@ -689,9 +715,24 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 		}
 		id := Identity{Resource: res}
 		var idAttr string
-		if err := stringFields(attrs, map[string]*string{
-			"id": &idAttr, "name": &id.Name, "kind": &id.Kind, "owner": &id.Owner,
-			"end_date": &id.EndDate, "start_date": &id.StartDate, "status": &id.Status,
+		if err := stringFields(attrs, func(key []byte) *string {
+			switch string(key) {
+			case "id":
+				return &idAttr
+			case "name":
+				return &id.Name
+			case "kind":
+				return &id.Kind
+			case "owner":
+				return &id.Owner
+			case "end_date":
+				return &id.EndDate
+			case "start_date":
+				return &id.StartDate
+			case "status":
+				return &id.Status
+			}
+			return nil
 		}); err != nil {
 			return bad("attributes are malformed: %v", err)
 		}
@@ -702,7 +743,7 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 			return bad("an identity without a name or id")
 		}
 		if id.EndDate != "" {
-			if _, err := lifecycle.ParseEndDate(id.EndDate, nil); err != nil {
+			if err := validDate(id.EndDate); err != nil {
 				return bad("end_date: %v", err)
 			}
 		}
@@ -713,9 +754,22 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 		}
 		c := Credential{Resource: res}
 		var target string
-		if err := stringFields(attrs, map[string]*string{
-			"id": &c.ID, "target": &target, "identity_id": &c.IdentityID, "expires_at": &c.ExpiresAt,
-			"group_id": &c.GroupID, "user_id": &c.UserID,
+		if err := stringFields(attrs, func(key []byte) *string {
+			switch string(key) {
+			case "id":
+				return &c.ID
+			case "target":
+				return &target
+			case "identity_id":
+				return &c.IdentityID
+			case "expires_at":
+				return &c.ExpiresAt
+			case "group_id":
+				return &c.GroupID
+			case "user_id":
+				return &c.UserID
+			}
+			return nil
 		}); err != nil {
 			return bad("attributes are malformed: %v", err)
 		}
@@ -731,7 +785,7 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 			return bad("target %q does not match the id's target %q", target, t)
 		}
 		if c.ExpiresAt != "" {
-			if _, err := lifecycle.ParseEndDate(c.ExpiresAt, nil); err != nil {
+			if err := validDate(c.ExpiresAt); err != nil {
 				return bad("expires_at: %v", err)
 			}
 		}
@@ -758,3 +812,28 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 	}
 	return e.EndsAt(), nil
 }
+
+// validDate checks an end date or expiry; states repeat the same few dates
+// many times, so answers are remembered (a bounded number of them).
+func validDate(s string) error {
+	if err, ok := dateCache.Load(s); ok {
+		if err == nil {
+			return nil
+		}
+		return err.(error)
+	}
+	_, err := lifecycle.ParseEndDate(s, nil)
+	if dateCacheN.Add(1) < 4096 {
+		if err != nil {
+			dateCache.Store(s, err)
+		} else {
+			dateCache.Store(s, nil)
+		}
+	}
+	return err
+}
+
+var (
+	dateCache  sync.Map
+	dateCacheN atomic.Int64
+)
