@@ -1,7 +1,9 @@
 package scanner
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -255,7 +257,7 @@ func (e *engine) readLedger() error {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	defer f.Close()
-	err = evidence.Scan(f, func(line int, r evidence.Record) error {
+	handle := func(line int, r evidence.Record) error {
 		if r.Identity != nil && r.Identity.Name != "" {
 			li := e.ledgerID[r.Identity.Name]
 			switch r.Event {
@@ -288,13 +290,51 @@ func (e *engine) readLedger() error {
 			lc.identity, lc.owner, lc.endDate = r.Identity.Name, r.Identity.Owner, r.Identity.EndDate
 		}
 		return nil
-	})
+	}
+	err = evidence.Scan(f, handle)
 	var le *evidence.LineError
 	if err != nil && !errors.As(err, &le) {
 		return fmt.Errorf("ledger %s: %w", e.in.Ledger, err)
 	}
-	// A bad line was reported above as ledger-tampered; the records before
-	// it are still evidence.
+	if le != nil {
+		// The chain is broken (reported above as ledger-tampered). The lines
+		// from the bad one on are no longer evidence, but they still say
+		// what happened as far as anyone wrote it: read them as plain
+		// records so that, say, a revocation recorded after the bad line
+		// is still judged as a revocation that did not stick rather than
+		// as an account nobody declared.
+		if err := readUnchained(e.in.Ledger, le.Line, handle); err != nil {
+			return fmt.Errorf("ledger %s: %w", e.in.Ledger, err)
+		}
+	}
+	return nil
+}
+
+// readUnchained passes every line from line `from` on that decodes as a
+// record to fn, skipping lines that do not.
+func readUnchained(path string, from int, fn func(int, evidence.Record) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), evidence.MaxRecordBytes)
+	for line := 1; sc.Scan(); line++ {
+		if line < from {
+			continue
+		}
+		var r evidence.Record
+		if json.Unmarshal(sc.Bytes(), &r) != nil {
+			continue
+		}
+		if err := fn(line, r); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
+		return err
+	}
 	return nil
 }
 

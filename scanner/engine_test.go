@@ -428,3 +428,26 @@ func TestDuplicateCredentialAcrossStatesIsAnError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A broken chain does not hide what the later lines say: a revocation
+// recorded after the bad line is still judged as a revocation.
+func TestRecordsAfterATamperedLineStillCount(t *testing.T) {
+	ledger := writeLedger(t,
+		evidence.Record{Event: evidence.EventIdentityDeclared, Identity: &evidence.IdentityRef{Name: "a"}},
+		evidence.Record{Event: evidence.EventCredentialIssued, Target: "w", Account: "bob", Identity: &evidence.IdentityRef{Name: "bob"}},
+		evidence.Record{Event: evidence.EventCredentialRevoked, Target: "w", Account: "bob", Identity: &evidence.IdentityRef{Name: "bob"}},
+	)
+	data, _ := os.ReadFile(ledger)
+	os.WriteFile(ledger, []byte(strings.Replace(string(data), `"name":"a"`, `"name":"A"`, 1)), 0o600)
+	st := writeState(t, nil, nil)
+	res, err := Scan(context.Background(), Input{Now: now, Ledger: ledger, States: []string{st}, Targets: []TargetSpec{
+		spec("w", 1, &fakeTarget{system: "postgresql", accounts: []connector.Account{{Key: "bob", Usable: true}},
+			verify: map[string]connector.Verification{"bob": {Checked: "rolcanlogin=true"}}}),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rules(res); got != "ledger-tampered /"+ledger+" \nrevocation-not-propagated w/bob bob" {
+		t.Fatalf("findings:\n%s", got)
+	}
+}

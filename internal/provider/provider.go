@@ -210,6 +210,7 @@ func (p *sunsetProvider) Resources(_ context.Context) []func() resource.Resource
 	return []func() resource.Resource{
 		NewIdentityResource,
 		NewPostgresRoleResource,
+		NewLDAPAccountResource,
 	}
 }
 

@@ -41,14 +41,17 @@ type scimTargetModel struct {
 }
 
 type ldapTargetModel struct {
-	URL             types.String `tfsdk:"url"`
-	BindDN          types.String `tfsdk:"bind_dn"`
-	BindPassword    types.String `tfsdk:"bind_password"`
-	BindPasswordEnv types.String `tfsdk:"bind_password_env"`
-	BaseDN          types.String `tfsdk:"base_dn"`
-	Flavor          types.String `tfsdk:"flavor"`
-	Insecure        types.Bool   `tfsdk:"insecure"`
-	CAFile          types.String `tfsdk:"ca_file"`
+	URL              types.String `tfsdk:"url"`
+	BindDN           types.String `tfsdk:"bind_dn"`
+	BindPassword     types.String `tfsdk:"bind_password"`
+	BindPasswordEnv  types.String `tfsdk:"bind_password_env"`
+	BaseDN           types.String `tfsdk:"base_dn"`
+	Flavor           types.String `tfsdk:"flavor"`
+	Insecure         types.Bool   `tfsdk:"insecure"`
+	CAFile           types.String `tfsdk:"ca_file"`
+	StartTLS         types.Bool   `tfsdk:"start_tls"`
+	GroupBaseDN      types.String `tfsdk:"group_base_dn"`
+	EmptyGroupMember types.String `tfsdk:"empty_group_member"`
 }
 
 func targetsSchema() schema.MapNestedAttribute {
@@ -86,14 +89,17 @@ func targetsSchema() schema.MapNestedAttribute {
 					Optional:            true,
 					MarkdownDescription: "An LDAP directory (OpenLDAP with the ppolicy overlay, or Active Directory).",
 					Attributes: map[string]schema.Attribute{
-						"url":               str("`ldaps://host:636`, or `ldap://host:389` (StartTLS is used; plain LDAP only to loopback or with `insecure = true`)."),
-						"bind_dn":           str("DN to bind as."),
-						"bind_password":     secret("Password for `bind_dn`. Never logged or recorded."),
-						"bind_password_env": str("Name of an environment variable holding the bind password, used when `bind_password` is not set."),
-						"base_dn":           str("Base DN under which accounts and groups live."),
-						"flavor":            str("`openldap` (default: `pwdEndTime` expiry, `pwdAccountLockedTime` lock) or `active_directory` (`accountExpires`, `userAccountControl`)."),
-						"insecure":          schema.BoolAttribute{Optional: true, MarkdownDescription: "Allow plain, unencrypted LDAP to a non-loopback host. Default `false`."},
-						"ca_file":           str("PEM file of CA certificates to trust for the directory's TLS certificate."),
+						"url":                str("`ldaps://host:636`, or `ldap://host:389` with `start_tls = true`. Plain, unencrypted LDAP is refused unless the host is loopback or `insecure = true`."),
+						"bind_dn":            str("DN to bind as."),
+						"bind_password":      secret("Password for `bind_dn`. Never logged or recorded."),
+						"bind_password_env":  str("Name of an environment variable holding the bind password, used when `bind_password` is not set."),
+						"base_dn":            str("Base DN under which accounts and groups live."),
+						"flavor":             str("`openldap` (default: `pwdEndTime` expiry, `pwdAccountLockedTime` lock) or `active_directory` (`accountExpires`, `userAccountControl`)."),
+						"insecure":           schema.BoolAttribute{Optional: true, MarkdownDescription: "Allow plain, unencrypted LDAP to a non-loopback host. Default `false`."},
+						"ca_file":            str("PEM file of CA certificates to trust for the directory's TLS certificate."),
+						"start_tls":          schema.BoolAttribute{Optional: true, MarkdownDescription: "Upgrade an `ldap://` connection with StartTLS before binding. Not with `ldaps://`. Default `false`."},
+						"group_base_dn":      str("Where groups are searched for memberships, both for `groups` and for the removal of every membership on destroy. Default: the naming context that holds `base_dn` (so `ou=people` still finds groups in `ou=groups`)."),
+						"empty_group_member": str("A placeholder DN put into a `groupOfNames` when the account being removed is its last member (the schema requires one member), such as `cn=nobody,dc=example,dc=org`. Without it, removing a group's last member fails and the destroy stays pending."),
 					},
 				},
 			},

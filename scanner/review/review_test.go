@@ -3,6 +3,7 @@ package review
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,4 +130,36 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// postgres-plan.json is `terraform show -json` of a real plan: bob is
+// terminated in the HR export (his identity and role are destroyed) and
+// carol's end date moves a year out (identity and role expiry follow).
+func TestRealPostgresPlan(t *testing.T) {
+	s, err := ReadFile("testdata/postgres-plan.json", Options{MaxGrant: 365 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rev []string
+	for _, r := range s.Revocations {
+		rev = append(rev, fmt.Sprintf("%s|%s|%s|%s|%s/%s|%s|%s", r.Address, r.Identity, r.Owner, r.EndDate, r.Target, r.Account, r.Action, r.Why))
+	}
+	want := []string{
+		`sunset_identity.staff["bob"]|bob|hr@example.com|2030-01-31|/|destroy|identity ended: terminated in source (data.sunset_roster.staff)`,
+		`sunset_postgres_role.staff["bob"]|bob|hr@example.com|2030-01-31|warehouse/bob|destroy|identity ended: terminated in source (data.sunset_roster.staff)`,
+	}
+	if strings.Join(rev, "\n") != strings.Join(want, "\n") {
+		t.Errorf("revocations:\n%s\nwant:\n%s", strings.Join(rev, "\n"), strings.Join(want, "\n"))
+	}
+	var ext []string
+	for _, x := range s.Extensions {
+		ext = append(ext, fmt.Sprintf("%s %s %s→%s %+.1f flag=%q", x.Address, x.Field, x.Old, x.New, x.Days, x.Flag))
+	}
+	if len(ext) != 2 || !strings.Contains(ext[0], `sunset_identity.staff["carol"] end_date 2030-05-31→2031-05-31 +365.0`) ||
+		!strings.Contains(ext[1], `sunset_postgres_role.staff["carol"] expires_at 2030-05-31→2031-05-31 +365.0`) {
+		t.Errorf("extensions:\n%s", strings.Join(ext, "\n"))
+	}
+	if len(s.Grants) != 0 || len(s.Exceptions) != 0 {
+		t.Errorf("grants %v exceptions %v", s.Grants, s.Exceptions)
+	}
 }

@@ -184,3 +184,26 @@ func TestKeyOrderDoesNotMatter(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// postgres-*.json are what terraform 1.11.4 wrote for sunset_identity and
+// sunset_postgres_role (for_each over the identities) after a real apply
+// against PostgreSQL.
+func TestRealPostgresRoleState(t *testing.T) {
+	raw, _ := read(t, "postgres-state-v4.json")
+	show, _ := read(t, "postgres-show.json")
+	for name, d := range map[string]*Declared{"raw": raw, "show": show} {
+		got := summary(d)
+		for _, line := range []string{
+			`C sunset_postgres_role.staff["alice"] module="" type=sunset_postgres_role name=staff id=warehouse/alice target=warehouse account=alice identity=alice expires=2030-03-31 group= user=`,
+			`C sunset_postgres_role.staff["etl-loader"] module="" type=sunset_postgres_role name=staff id=warehouse/etl_loader target=warehouse account=etl_loader identity=etl-loader expires=2030-06-30 group= user=`,
+			`I sunset_identity.staff["carol"] name=carol kind=human owner=hr@example.com end=2030-05-31 status=active`,
+		} {
+			if !strings.Contains(got, line) {
+				t.Errorf("%s: missing\n%s\nin\n%s", name, line, got)
+			}
+		}
+		if len(d.Credentials) != 4 || len(d.Identities) != 4 {
+			t.Errorf("%s: %d credentials, %d identities", name, len(d.Credentials), len(d.Identities))
+		}
+	}
+}
