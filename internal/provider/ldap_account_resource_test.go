@@ -505,6 +505,7 @@ func TestAccLDAPAccountDirectoryEnforcesEndDate(t *testing.T) {
 				Config:          cfg,
 				ConfigVariables: vars,
 				ConfigStateChecks: []statecheck.StateCheck{ledgerCheck(func() error {
+					t.Logf("the apply ended %v before the end date", time.Until(end).Round(time.Millisecond))
 					if time.Until(end) < time.Second {
 						return fmt.Errorf("the apply ended %v before the end date: too slow to watch the directory enforce it", time.Until(end))
 					}

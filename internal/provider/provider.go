@@ -45,12 +45,12 @@ func New(version string) func() provider.Provider {
 }
 
 type providerModel struct {
-	Evidence *evidenceModel        `tfsdk:"evidence"`
-	Actor    types.String          `tfsdk:"actor"`
-	Timezone types.String          `tfsdk:"timezone"`
-	Policy   *policyModel          `tfsdk:"policy"`
+	Evidence   *evidenceModel         `tfsdk:"evidence"`
+	Actor      types.String           `tfsdk:"actor"`
+	Timezone   types.String           `tfsdk:"timezone"`
+	Policy     *policyModel           `tfsdk:"policy"`
 	Targets    map[string]targetModel `tfsdk:"targets"`
-	Safeguards *safeguardsModel        `tfsdk:"safeguards"`
+	Safeguards *safeguardsModel       `tfsdk:"safeguards"`
 }
 
 type safeguardsModel struct {
@@ -210,6 +210,8 @@ func (p *sunsetProvider) Resources(_ context.Context) []func() resource.Resource
 	return []func() resource.Resource{
 		NewIdentityResource,
 		NewPostgresRoleResource,
+		NewSCIMUserResource,
+		NewSCIMGroupMembershipResource,
 		NewLDAPAccountResource,
 	}
 }

@@ -28,6 +28,7 @@ type rosterDataSource struct{ rt *runtime }
 type rosterModel struct {
 	Identities     map[string]inlineIdentityModel `tfsdk:"identities"`
 	File           types.String                   `tfsdk:"file"`
+	SCIM           *rosterSCIMModel               `tfsdk:"scim"`
 	AsOf           types.String                   `tfsdk:"as_of"`
 	ExpiringWithin types.String                   `tfsdk:"expiring_within"`
 	EvaluatedAt    types.String                   `tfsdk:"evaluated_at"`
@@ -107,6 +108,7 @@ func (d *rosterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				Optional:            true,
 				MarkdownDescription: "Path of a JSON or CSV export from the HR system of record (chosen by the `.json` or `.csv` extension). Columns: `name`, `kind` (default `human`), `owner`, `end_date`, `status` (`active` or `terminated`), `start_date`, `email`; any other column goes into `attributes`. An empty export is an error, never \"everyone left\".",
 			},
+			"scim": rosterSCIMSchema(),
 			"as_of": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Evaluate at this RFC 3339 instant instead of now, to forecast. It may not be earlier than the current time: turning the clock back cannot keep ended identities alive.",
@@ -125,7 +127,9 @@ func (d *rosterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 }
 
 func evaluatedIdentitySchema() map[string]schema.Attribute {
-	s := func(desc string) schema.StringAttribute { return schema.StringAttribute{Computed: true, MarkdownDescription: desc} }
+	s := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
 	return map[string]schema.Attribute{
 		"name":       s("Identity name."),
 		"kind":       s("Kind of identity."),
@@ -133,7 +137,7 @@ func evaluatedIdentitySchema() map[string]schema.Attribute {
 		"email":      s("Contact address."),
 		"start_date": s("Start date as declared."),
 		"end_date":   s("End date as declared."),
-		"source":     s("Where the declaration came from: `inline` or `file`."),
+		"source":     s("Where the declaration came from: `inline`, `file` or `scim`."),
 		"status":     s("`active`, `expiring`, `excepted` or `ended`."),
 		"reason":     s("Why the identity ended (or, when excepted, why it would have): `end_date_reached`, `terminated_in_source`, `exception_expired`."),
 		"ends_at":    s("The instant the identity ends or ended (RFC 3339), null if it has no end."),
@@ -205,8 +209,15 @@ func (d *rosterDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		}
 		ids = append(ids, fromFile...)
 	}
-	if m.File.IsNull() && len(m.Identities) == 0 {
-		resp.Diagnostics.AddError("Empty roster", "sunset_roster needs `identities`, a `file`, or both.")
+	if m.SCIM != nil {
+		fromSCIM := rt.readSCIMRoster(ctx, m.SCIM, ids, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		ids = append(ids, fromSCIM...)
+	}
+	if m.File.IsNull() && len(m.Identities) == 0 && m.SCIM == nil {
+		resp.Diagnostics.AddError("Empty roster", "sunset_roster needs `identities`, a `file`, `scim`, or a combination.")
 		return
 	}
 
@@ -256,7 +267,8 @@ func inlineIdentities(in map[string]inlineIdentityModel) []lifecycle.Identity {
 }
 
 // addProblems turns lifecycle problems into diagnostics on the attribute at
-// fault: identities["name"].field for inline declarations, file for the export.
+// fault: identities["name"].field for inline declarations, file for the
+// export, the scim input for a directory user.
 func addProblems(diags *diag.Diagnostics, err error, ids []lifecycle.Identity) {
 	problems, ok := err.(lifecycle.Problems)
 	if !ok {
@@ -280,6 +292,10 @@ func addProblems(diags *diag.Diagnostics, err error, ids []lifecycle.Identity) {
 				at = path.Root("identities").AtMapKey(p.Identity)
 			}
 			diags.AddAttributeError(at, "Invalid identity "+p.Field, p.Error())
+			continue
+		}
+		if id.Source == sourceSCIM {
+			addSCIMProblem(diags, p, id)
 			continue
 		}
 		diags.AddAttributeError(path.Root("file"), "Invalid identity "+p.Field,

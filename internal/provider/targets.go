@@ -38,6 +38,12 @@ type scimTargetModel struct {
 	Token       types.String `tfsdk:"token"`
 	TokenEnv    types.String `tfsdk:"token_env"`
 	Deprovision types.String `tfsdk:"deprovision"`
+	// Connection settings; see target_scim.go.
+	CAFile       types.String `tfsdk:"ca_file"`
+	InsecureHTTP types.Bool   `tfsdk:"insecure_http"`
+	Timeout      types.String `tfsdk:"timeout"`
+	MaxAttempts  types.Int64  `tfsdk:"max_attempts"`
+	RetryWaitMax types.String `tfsdk:"retry_wait_max"`
 }
 
 type ldapTargetModel struct {
@@ -78,11 +84,16 @@ func targetsSchema() schema.MapNestedAttribute {
 					Optional:            true,
 					MarkdownDescription: "A SCIM 2.0 service provider (RFC 7644): a SaaS application or an identity provider.",
 					Attributes: map[string]schema.Attribute{
-						"url":         str("Base URL of the SCIM API, such as `https://api.example.com/scim/v2`."),
-						"url_env":     str("Name of an environment variable holding the URL, used when `url` is not set."),
-						"token":       secret("Bearer token. Never logged or recorded."),
-						"token_env":   str("Name of an environment variable holding the token, used when `token` is not set."),
-						"deprovision": str("How a user is removed: `deactivate` (PATCH `active=false`, the default), `delete`, or `deactivate_then_delete`."),
+						"url":            str("Base URL of the SCIM API, such as `https://api.example.com/scim/v2`."),
+						"url_env":        str("Name of an environment variable holding the URL, used when `url` is not set."),
+						"token":          secret("Bearer token. Never logged or recorded."),
+						"token_env":      str("Name of an environment variable holding the token, used when `token` is not set."),
+						"deprovision":    str("How a user is removed: `deactivate` (PATCH `active=false`, the default), `delete`, or `deactivate_then_delete`."),
+						"ca_file":        str("PEM file of CA certificates to trust for the service's TLS certificate (instead of the system roots)."),
+						"insecure_http":  schema.BoolAttribute{Optional: true, MarkdownDescription: "Allow plain `http://` to a non-loopback host, which sends the token in clear. Default `false`: `http://` is accepted only to loopback."},
+						"timeout":        str("Time limit of one HTTP attempt, such as `30s` (the default) or `2m`."),
+						"max_attempts":   schema.Int64Attribute{Optional: true, MarkdownDescription: "Attempts per request, the first included (default 4). 429 and 5xx answers, dropped connections and timeouts are retried with jittered exponential backoff, honouring `Retry-After`."},
+						"retry_wait_max": str("Longest wait between two attempts, such as `15s` (the default). A `Retry-After` from the server is waited out even when longer, up to two minutes."),
 					},
 				},
 				kindLDAP: schema.SingleNestedAttribute{
@@ -149,6 +160,7 @@ func validateTargets(targets map[string]targetModel, diags *diag.Diagnostics) {
 				fmt.Sprintf("Target %q holds %d connector blocks (%s); set exactly one of postgres, scim, ldap.", name, n, strings.Join(t.blocks(), ", ")))
 		}
 		if m.SCIM != nil {
+			validateSCIMTarget(at.AtName(kindSCIM), m.SCIM, diags)
 			switch v := m.SCIM.Deprovision.ValueString(); v {
 			case "", "deactivate", "delete", "deactivate_then_delete":
 			default:

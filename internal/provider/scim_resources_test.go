@@ -1,0 +1,960 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/scim"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/testenv"
+)
+
+// scimTestToken is the bearer token of the test servers: recognisable, so a
+// leak into state, plan, ledger or error output can be searched for.
+const scimTestToken = "Scim-Bearer-Secret-4fQz9Lm"
+
+// scimTokenEnv is where the tests' configurations read the token from, as
+// the documentation recommends: a token written into the configuration is
+// part of the plan's copy of the configuration.
+const scimTokenEnv = "SUNSET_TEST_SCIM_TOKEN"
+
+// scimTestServer starts a real SCIM server (testenv) requiring scimTestToken.
+func scimTestServer(t *testing.T, opts testenv.SCIMOptions) *testenv.SCIMServer {
+	t.Helper()
+	if opts.Token == "" {
+		opts.Token = scimTestToken
+	}
+	t.Setenv(scimTokenEnv, scimTestToken)
+	return testenv.SCIMForTest(t, opts)
+}
+
+// scimTargetHCL is one scim target block with short timeouts, so that the
+// retry tests take seconds, not minutes.
+func scimTargetHCL(name, url, extra string) string {
+	return fmt.Sprintf(`%s = { scim = { url = %q, token_env = %q, timeout = "2s", max_attempts = 4, retry_wait_max = "200ms" %s } }`,
+		name, url, scimTokenEnv, extra)
+}
+
+// scimProvider is the provider block with the given targets.
+func scimProvider(ledger string, targets ...string) string {
+	return providerConfig(ledger, "targets = {\n    "+strings.Join(targets, "\n    ")+"\n  }\n  safeguards = { max_revocations = 50 }")
+}
+
+// gatedSCIMConfig is DESIGN.md's configuration with SCIM users: identities
+// from the roster's active set, one user per identity in target "app".
+func gatedSCIMConfig(provider, identities, extraRoster, extraUser string) string {
+	return provider + fmt.Sprintf(`
+data "sunset_roster" "staff" {
+  identities = {
+%s
+  }
+  %s
+}
+
+resource "sunset_identity" "staff" {
+  for_each = data.sunset_roster.staff.active
+  name     = each.key
+  kind     = each.value.kind
+  owner    = each.value.owner
+  end_date = each.value.end_date
+}
+
+resource "sunset_scim_user" "staff" {
+  for_each     = sunset_identity.staff
+  target       = "app"
+  identity_id  = each.value.id
+  user_name    = "${each.key}@example.com"
+  display_name = upper(each.key)
+  external_id  = each.key
+  emails       = [{ value = "${each.key}@example.com", type = "work", primary = true }]
+  %s
+}
+`, identities, extraRoster, extraUser)
+}
+
+// scimUserID finds a user's id on the server, outside the code under test.
+func scimUserID(srv *testenv.SCIMServer, userName string) (string, error) {
+	id, ok := srv.UserIDByUserName(userName)
+	if !ok {
+		return "", fmt.Errorf("no user %q on the SCIM server", userName)
+	}
+	return id, nil
+}
+
+// scimUserState reads a user's stored state by userName.
+func scimUserState(srv *testenv.SCIMServer, userName string) (testenv.SCIMUserState, error) {
+	id, err := scimUserID(srv, userName)
+	if err != nil {
+		return testenv.SCIMUserState{}, err
+	}
+	u, ok := srv.User(id)
+	if !ok {
+		return u, fmt.Errorf("user %s vanished", id)
+	}
+	return u, nil
+}
+
+// scimNoSecrets fails when the token occurs in text.
+func scimNoSecrets(what, text string) error {
+	for _, form := range []string{scimTestToken, strings.ReplaceAll(scimTestToken, "-", "%2D")} {
+		if strings.Contains(text, form) {
+			return fmt.Errorf("%s contains the SCIM token", what)
+		}
+	}
+	return nil
+}
+
+// scimStateNoToken checks the whole state, as terraform shows it, for the token.
+type scimStateNoToken struct{}
+
+func (scimStateNoToken) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	b, err := json.Marshal(req.State)
+	if err != nil {
+		resp.Error = err
+		return
+	}
+	resp.Error = scimNoSecrets("state", string(b))
+}
+
+// scimPlanNoToken checks the whole plan, as terraform shows it, for the token.
+type scimPlanNoToken struct{}
+
+func (scimPlanNoToken) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	b, err := json.Marshal(req.Plan)
+	if err != nil {
+		resp.Error = err
+		return
+	}
+	resp.Error = scimNoSecrets("plan", string(b))
+}
+
+func scimRecords(ledger string, event evidence.Event) ([]evidence.Record, error) {
+	_, recs, err := ledgerEvents(ledger)
+	if err != nil {
+		return nil, err
+	}
+	var out []evidence.Record
+	for _, r := range recs {
+		if r.Event == event {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func scimRecordFor(ledger string, event evidence.Event, account string) (*evidence.Record, error) {
+	recs, err := scimRecords(ledger, event)
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		if recs[i].Account == account {
+			return &recs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no %s record for account %s in the ledger", event, account)
+}
+
+// --- End to end ------------------------------------------------------------
+
+func TestAccSCIMUserEndToEndEndDatePasses(t *testing.T) {
+	clock := &scimClock{}
+	app := scimTestServer(t, testenv.SCIMOptions{Now: clock.Now})
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	ids := workload("etl", day(1)) + workload("report", day(30))
+	asOf := fmt.Sprintf("as_of = %q", time.Now().UTC().Add(72*time.Hour).Format(time.RFC3339))
+	// report is deleted on destroy, etl deactivated (the target's default).
+	onDestroy := `on_destroy = each.key == "report" ? "delete" : null`
+	etl, report := `sunset_scim_user.staff["etl"]`, `sunset_scim_user.staff["report"]`
+	var etlID, reportID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: clock.factories(),
+		Steps: []tfresource.TestStep{
+			{
+				Config: gatedSCIMConfig(provider, ids, "", onDestroy),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(etl, tfjsonpath.New("identity_end_date"), knownvalue.StringExact(day(1))),
+					statecheck.ExpectKnownValue(etl, tfjsonpath.New("active"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(etl, tfjsonpath.New("version"), knownvalue.NotNull()),
+					statecheck.ExpectKnownValue(report, tfjsonpath.New("emails").AtSliceIndex(0).AtMapKey("primary"), knownvalue.Bool(true)),
+					scimStateNoToken{},
+					ledgerCheck(func() error {
+						var err error
+						if etlID, err = scimUserID(app, "etl@example.com"); err != nil {
+							return err
+						}
+						if reportID, err = scimUserID(app, "report@example.com"); err != nil {
+							return err
+						}
+						u, _ := app.User(etlID)
+						if !u.Active || u.ExternalID != "etl" {
+							return fmt.Errorf("etl on the server: %+v", u)
+						}
+						return expectLedgerEventSet(ledger, []string{
+							"identity.declared:etl", "identity.declared:report",
+							"credential.issued:app/" + etlID, "credential.issued:app/" + reportID,
+						})
+					}),
+					statecheck.ExpectKnownValue(etl, tfjsonpath.New("id"), knownvalue.StringRegexp(regexp.MustCompile(`^app/[0-9a-f-]{36}$`))),
+				},
+			},
+			{
+				// Evaluated three days ahead, etl's end date has passed: the
+				// plan destroys its user and identity, nothing else.
+				Config: gatedSCIMConfig(provider, ids, asOf, onDestroy),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(etl, plancheck.ResourceActionDestroy),
+						plancheck.ExpectResourceAction(`sunset_identity.staff["etl"]`, plancheck.ResourceActionDestroy),
+						plancheck.ExpectResourceAction(report, plancheck.ResourceActionNoop),
+						scimPlanNoToken{},
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						u, ok := app.User(etlID)
+						if !ok || u.Active {
+							return fmt.Errorf("etl after revocation: %+v (present %v), want present with active=false", u, ok)
+						}
+						if r, _ := app.User(reportID); !r.Active {
+							return errors.New("report's user was touched")
+						}
+						if err := expectLedgerEventSet(ledger, []string{
+							"identity.declared:etl", "identity.declared:report",
+							"credential.issued:app/" + etlID, "credential.issued:app/" + reportID,
+							"credential.revoked:app/" + etlID + ":removed_from_configuration",
+							"identity.offboarded:etl:removed_from_configuration",
+						}); err != nil {
+							return err
+						}
+						rev, err := scimRecordFor(ledger, evidence.EventCredentialRevoked, etlID)
+						if err != nil {
+							return err
+						}
+						switch {
+						case rev.RemovedAt == nil || rev.VerifiedAt == nil || rev.RequestedAt == nil:
+							return fmt.Errorf("revoked record lacks times: %+v", rev)
+						case !rev.RemovedAt.Equal(u.LastModified.UTC().Truncate(time.Second)) && !rev.RemovedAt.Equal(u.LastModified.UTC()):
+							return fmt.Errorf("removed_at %s, want the server's meta.lastModified %s", rev.RemovedAt, u.LastModified)
+						case rev.RemovedAt.Before(rev.RequestedAt.Add(-2*time.Second)) || rev.RemovedAt.After(rev.VerifiedAt.Add(time.Second)):
+							return fmt.Errorf("revoked record times out of order: requested %s removed %s verified %s", rev.RequestedAt, rev.RemovedAt, rev.VerifiedAt)
+						case rev.Verification != "active=false (GET /Users/"+etlID+")":
+							return fmt.Errorf("verification %q", rev.Verification)
+						case rev.System != "scim" || rev.Action != "deactivate" || rev.Actor != "acceptance-test" || rev.Target != "app":
+							return fmt.Errorf("revoked record %+v", rev)
+						case rev.Details["user_name"] != "etl@example.com":
+							return fmt.Errorf("details %v", rev.Details)
+						case rev.Identity == nil || rev.Identity.ID != "etl" || rev.Identity.EndDate != day(1):
+							return fmt.Errorf("revoked record identity %+v", rev.Identity)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// Forty days later (the provider's and the server's clocks
+				// move; no as_of), report's end date has really passed: the
+				// revocation's trigger says so. Its user is deleted and
+				// verified absent. Nothing is left in the for_each sets.
+				PreConfig: func() { clock.Advance(40 * 24 * time.Hour) },
+				Config:    gatedSCIMConfig(provider, ids, "", onDestroy),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(report, plancheck.ResourceActionDestroy),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.sunset_roster.staff", tfjsonpath.New("active"), knownvalue.MapSizeExact(0)),
+					ledgerCheck(func() error {
+						if _, ok := app.User(reportID); ok {
+							return errors.New("report's user still exists after on_destroy = delete")
+						}
+						rev, err := scimRecordFor(ledger, evidence.EventCredentialRevoked, reportID)
+						if err != nil {
+							return err
+						}
+						switch {
+						case rev.Trigger != evidence.TriggerEndDateReached:
+							return fmt.Errorf("trigger %q, want end_date_reached", rev.Trigger)
+						case rev.Action != "delete" || rev.Verification != "404 on GET /Users/"+reportID:
+							return fmt.Errorf("revoked record %+v", rev)
+						case rev.RemovedAt == nil || rev.VerifiedAt == nil || !rev.RemovedAt.Equal(*rev.VerifiedAt):
+							return fmt.Errorf("a deleted user has no lastModified: removed_at must be the verification time, got %+v", rev)
+						}
+						if err := expectLedgerEventSet(ledger, []string{
+							"identity.declared:etl", "identity.declared:report",
+							"credential.issued:app/" + etlID, "credential.issued:app/" + reportID,
+							"credential.revoked:app/" + etlID + ":removed_from_configuration",
+							"identity.offboarded:etl:removed_from_configuration",
+							"credential.revoked:app/" + reportID + ":end_date_reached",
+							"identity.offboarded:report:end_date_reached",
+						}); err != nil {
+							return err
+						}
+						failed, err := scimRecords(ledger, evidence.EventRevokeFailed)
+						if err != nil || len(failed) != 0 {
+							return fmt.Errorf("revoke_failed records: %v %v", failed, err)
+						}
+						return scimNoSecrets("ledger", readFileText(ledger))
+					}),
+				},
+			},
+		},
+	})
+}
+
+// scimClock is a provider clock that tests move forward, so that an end
+// date really passes without waiting for it.
+type scimClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *scimClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *scimClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// factories serves a provider that reads this clock.
+func (c *scimClock) factories() map[string]func() (tfprotov6.ProviderServer, error) {
+	return map[string]func() (tfprotov6.ProviderServer, error){
+		"sunset": providerserver.NewProtocol6WithError(&sunsetProvider{version: "test", now: c.Now, getenv: os.Getenv}),
+	}
+}
+
+func readFileText(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+// --- Role change: a group membership ends, the user stays ---------------------
+
+func roleIdentity(name, role string) string {
+	return fmt.Sprintf(`    %q = { kind = "workload", owner = "ops@example.com", end_date = %q, labels = { role = %q } }`+"\n", name, day(30), role)
+}
+
+func membershipConfig(provider, groupID, identities, extraRoster string) string {
+	return gatedSCIMConfig(provider, identities, extraRoster, "") + fmt.Sprintf(`
+resource "sunset_scim_group_membership" "admins" {
+  for_each    = { for k, v in sunset_identity.staff : k => v if try(data.sunset_roster.staff.active[k].labels.role, "") == "admin" }
+  target      = "app"
+  group_id    = %q
+  user_id     = sunset_scim_user.staff[each.key].scim_id
+  identity_id = each.value.id
+}
+`, groupID)
+}
+
+func TestAccSCIMGroupMembershipRoleChange(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{})
+	groupID, err := app.AddGroup("admins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	before := roleIdentity("alice", "admin") + roleIdentity("bob", "admin")
+	after := roleIdentity("alice", "admin") + roleIdentity("bob", "viewer")
+	aliceM, bobM := `sunset_scim_group_membership.admins["alice"]`, `sunset_scim_group_membership.admins["bob"]`
+	var aliceID, bobID string
+	members := func(want ...*string) error {
+		got, ok := app.GroupMembers(groupID)
+		if !ok {
+			return errors.New("the group is gone")
+		}
+		var w []string
+		for _, p := range want {
+			w = append(w, *p)
+		}
+		slices.Sort(w)
+		if !slices.Equal(got, w) {
+			return fmt.Errorf("group members %v, want %v", got, w)
+		}
+		return nil
+	}
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config: membershipConfig(provider, groupID, before, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(aliceM, tfjsonpath.New("group_name"), knownvalue.StringExact("admins")),
+					statecheck.ExpectKnownValue(aliceM, tfjsonpath.New("identity_end_date"), knownvalue.StringExact(day(30))),
+					ledgerCheck(func() error {
+						var err error
+						if aliceID, err = scimUserID(app, "alice@example.com"); err != nil {
+							return err
+						}
+						if bobID, err = scimUserID(app, "bob@example.com"); err != nil {
+							return err
+						}
+						if err := members(&aliceID, &bobID); err != nil {
+							return err
+						}
+						rec, err := scimRecordFor(ledger, evidence.EventCredentialIssued, groupID+"/"+bobID)
+						if err != nil {
+							return err
+						}
+						if rec.Action != "add_member" || rec.Details["group_name"] != "admins" || rec.Identity == nil || rec.Identity.ID != "bob" {
+							return fmt.Errorf("issued record %+v", rec)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// The id is TARGET/GROUP_ID/USER_ID.
+				Config: membershipConfig(provider, groupID, before, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(bobM, tfjsonpath.New("id"), knownvalue.StringFunc(func(v string) error {
+						if want := "app/" + groupID + "/" + bobID; v != want {
+							return fmt.Errorf("id %q, want %q", v, want)
+						}
+						return nil
+					})),
+				},
+			},
+			{
+				// bob's role changes: his admin membership ends, his user
+				// and identity stay.
+				Config: membershipConfig(provider, groupID, after, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(bobM, plancheck.ResourceActionDestroy),
+						plancheck.ExpectResourceAction(aliceM, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(`sunset_scim_user.staff["bob"]`, plancheck.ResourceActionNoop),
+						plancheck.ExpectResourceAction(`sunset_identity.staff["bob"]`, plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if err := members(&aliceID); err != nil {
+							return err
+						}
+						if u, ok := app.User(bobID); !ok || !u.Active {
+							return fmt.Errorf("bob's user was touched: %+v", u)
+						}
+						account := groupID + "/" + bobID
+						rev, err := scimRecordFor(ledger, evidence.EventCredentialRevoked, account)
+						if err != nil {
+							return err
+						}
+						switch {
+						case rev.Action != "remove_member" || rev.Trigger != evidence.TriggerRemovedFromConfiguration:
+							return fmt.Errorf("revoked record %+v", rev)
+						case rev.Verification != fmt.Sprintf("user %s not in members (GET /Groups/%s)", bobID, groupID):
+							return fmt.Errorf("verification %q", rev.Verification)
+						case rev.RemovedAt == nil || rev.VerifiedAt == nil || rev.Identity == nil || rev.Identity.ID != "bob":
+							return fmt.Errorf("revoked record %+v", rev)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// alice's membership is removed outside Terraform: the
+				// refresh drops it from state and the plan adds it again.
+				PreConfig: func() {
+					c, err := scim.New(scim.Config{URL: app.URL, Token: app.Token})
+					if err == nil {
+						err = c.RemoveGroupMember(context.Background(), groupID, aliceID)
+					}
+					if err != nil {
+						t.Fatalf("remove alice out of band: %v", err)
+					}
+				},
+				Config: membershipConfig(provider, groupID, after, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(aliceM, plancheck.ResourceActionCreate),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if err := members(&aliceID); err != nil {
+							return err
+						}
+						issued, err := scimRecords(ledger, evidence.EventCredentialIssued)
+						if err != nil {
+							return err
+						}
+						n := 0
+						for _, r := range issued {
+							if r.Account == groupID+"/"+aliceID {
+								n++
+							}
+						}
+						if n != 2 {
+							return fmt.Errorf("%d credential.issued records for alice's membership, want 2", n)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// Everyone ends: memberships, users and identities go.
+				Config: membershipConfig(provider, groupID, after, `as_of = "2099-01-01T00:00:00Z"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.sunset_roster.staff", tfjsonpath.New("active"), knownvalue.MapSizeExact(0)),
+					ledgerCheck(func() error {
+						if err := members(); err != nil {
+							return err
+						}
+						failed, err := scimRecords(ledger, evidence.EventRevokeFailed)
+						if err != nil || len(failed) != 0 {
+							return fmt.Errorf("revoke_failed records: %v %v", failed, err)
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
+// --- Transient and permanent failures -----------------------------------------
+
+func TestAccSCIMTransientFaults(t *testing.T) {
+	// Slow answers take longer than the 1s per-attempt timeout; 429s carry
+	// Retry-After: 1; 503s and dropped connections (before and after the
+	// server did the work) make up the rest.
+	app := scimTestServer(t, testenv.SCIMOptions{FaultSeed: 7, SlowDelay: 1500 * time.Millisecond})
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	// Ten attempts: the chance that one request fails ten times in a row at
+	// a 30% fault rate is 6e-6.
+	provider := scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = %q, token_env = %q, timeout = "1s", max_attempts = 10, retry_wait_max = "100ms" } }`, app.URL, scimTokenEnv))
+	t.Cleanup(func() { t.Logf("SCIM server saw %+v", app.Stats()) })
+	names := []string{"f1", "f2", "f3", "f4", "f5"}
+	var ids string
+	for _, n := range names {
+		ids += workload(n, day(30))
+	}
+	var faultsBefore int64
+	faultsSince := func() error {
+		if n := app.Stats().Faults - faultsBefore; n == 0 {
+			return errors.New("no fault was injected during the step: the test proves nothing")
+		}
+		return nil
+	}
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				PreConfig: func() { app.SetFaultRate(0.3) },
+				Config:    gatedSCIMConfig(provider, ids, "", ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if err := faultsSince(); err != nil {
+							return err
+						}
+						issued, err := scimRecords(ledger, evidence.EventCredentialIssued)
+						if err != nil {
+							return err
+						}
+						if len(issued) != len(names) {
+							return fmt.Errorf("%d credential.issued records, want %d", len(issued), len(names))
+						}
+						for _, n := range names {
+							u, err := scimUserState(app, n+"@example.com")
+							if err != nil || !u.Active {
+								return fmt.Errorf("user %s: %+v %v", n, u, err)
+							}
+						}
+						// A create whose answer was lost and retried must not
+						// have made a second user.
+						if c := app.UserCount(); c != len(names) {
+							return fmt.Errorf("%d users on the server, want %d", c, len(names))
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				PreConfig: func() { faultsBefore = app.Stats().Faults },
+				Config:    gatedSCIMConfig(provider, ids, `as_of = "2099-01-01T00:00:00Z"`, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(`sunset_scim_user.staff["f1"]`, plancheck.ResourceActionDestroy),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if err := faultsSince(); err != nil {
+							return err
+						}
+						revoked, err := scimRecords(ledger, evidence.EventCredentialRevoked)
+						if err != nil {
+							return err
+						}
+						failed, err := scimRecords(ledger, evidence.EventRevokeFailed)
+						if err != nil {
+							return err
+						}
+						if len(revoked) != len(names) || len(failed) != 0 {
+							return fmt.Errorf("%d credential.revoked and %d credential.revoke_failed records, want %d and 0", len(revoked), len(failed), len(names))
+						}
+						for _, r := range revoked {
+							if r.VerifiedAt == nil || !strings.HasPrefix(r.Verification, "active=false (GET /Users/") {
+								return fmt.Errorf("unverified revocation: %+v", r)
+							}
+						}
+						for _, n := range names {
+							u, err := scimUserState(app, n+"@example.com")
+							if err != nil || u.Active {
+								return fmt.Errorf("user %s after revocation: %+v %v", n, u, err)
+							}
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
+func singleUserConfig(provider, extra string) string {
+	return provider + fmt.Sprintf(`
+resource "sunset_scim_user" "u" {
+  target      = "app"
+  identity_id = "svc-single"
+  user_name   = "single@example.com"
+  external_id = "svc-single"
+  %s
+}
+`, extra)
+}
+
+func TestAccSCIMPermanentFailure(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{})
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = %q, token_env = %q, timeout = "1s", max_attempts = 3, retry_wait_max = "100ms" } }`, app.URL, scimTokenEnv))
+	var id string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config: singleUserConfig(provider, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						var err error
+						id, err = scimUserID(app, "single@example.com")
+						return err
+					}),
+				},
+			},
+			{
+				// The service fails every request: the destroy fails, and
+				// says the user stays in state for the next apply.
+				PreConfig:   func() { app.SetPermanentFailure(true) },
+				Config:      provider,
+				ExpectError: wrapped(`Revocation failed`, `HTTP 503`, `The resource stays in state; the next apply retries the revocation`),
+			},
+			{
+				PreConfig: func() {
+					app.SetPermanentFailure(false)
+					// What the failed step left: a recorded failure, a live user.
+					failed, err := scimRecordFor(ledger, evidence.EventRevokeFailed, id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if failed.Action != "deactivate" || !strings.Contains(failed.Error, "503") || failed.RequestedAt == nil {
+						t.Fatalf("revoke_failed record %+v", failed)
+					}
+					if u, ok := app.User(id); !ok || !u.Active {
+						t.Fatalf("user after the failed destroy: %+v", u)
+					}
+				},
+				Config: provider,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					// Still in state: the destroy is planned again.
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("sunset_scim_user.u", plancheck.ResourceActionDestroy)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if u, ok := app.User(id); !ok || u.Active {
+							return fmt.Errorf("user after the retried destroy: %+v", u)
+						}
+						return expectLedgerEvents(ledger, []string{
+							"credential.issued:app/" + id,
+							"credential.revoke_failed:app/" + id + ":removed_from_configuration",
+							"credential.revoked:app/" + id + ":removed_from_configuration",
+						})
+					}),
+				},
+			},
+		},
+	})
+}
+
+// --- Drift, import, unknown target ---------------------------------------------
+
+func TestAccSCIMUserDrift(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{})
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	var id, newID string
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				// Declared inactive: the account exists, access does not.
+				Config: singleUserConfig(provider, `active = false`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("sunset_scim_user.u", tfjsonpath.New("active"), knownvalue.Bool(false)),
+					ledgerCheck(func() error {
+						u, err := scimUserState(app, "single@example.com")
+						if err != nil || u.Active {
+							return fmt.Errorf("user after create: %+v %v", u, err)
+						}
+						id = u.ID
+						return nil
+					}),
+				},
+			},
+			{
+				// Reactivated outside Terraform: the plan shows the diff and
+				// the apply deactivates it again, recorded.
+				PreConfig: func() {
+					if err := app.SetUserActive(id, true); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: singleUserConfig(provider, `active = false`),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("sunset_scim_user.u", plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue("sunset_scim_user.u", tfjsonpath.New("active"), knownvalue.Bool(false)),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if u, _ := app.User(id); u.Active {
+							return errors.New("the user is still active after the apply")
+						}
+						rec, err := scimRecordFor(ledger, evidence.EventCredentialChanged, id)
+						if err != nil {
+							return err
+						}
+						if c := rec.Changes["active"]; c.Old != "true" || c.New != "false" || rec.Action != "update" {
+							return fmt.Errorf("changed record %+v", rec)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// Deleted outside Terraform: it leaves state without an
+				// error and, still declared, is created again.
+				PreConfig: func() {
+					if err := app.DeleteUser(id); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: singleUserConfig(provider, `active = false`),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("sunset_scim_user.u", plancheck.ResourceActionCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						var err error
+						if newID, err = scimUserID(app, "single@example.com"); err != nil {
+							return err
+						}
+						if newID == id {
+							return errors.New("same id after a delete and create")
+						}
+						return expectLedgerEvents(ledger, []string{
+							"credential.issued:app/" + id, "credential.changed:app/" + id, "credential.issued:app/" + newID,
+						})
+					}),
+				},
+			},
+			{
+				// Changed in configuration: PATCHed in place with If-Match,
+				// and recorded with the old and new values.
+				Config: singleUserConfig(provider, `display_name = "Single User"
+  emails = [{ value = "single@example.com" }, { value = "s@example.org", type = "home", primary = true }]`),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("sunset_scim_user.u", plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("sunset_scim_user.u", tfjsonpath.New("id"), knownvalue.StringFunc(func(v string) error {
+						if v != "app/"+newID {
+							return fmt.Errorf("id %q changed on update", v)
+						}
+						return nil
+					})),
+					ledgerCheck(func() error {
+						u, _ := app.User(newID)
+						if !u.Active || u.Attributes["displayName"] != "Single User" {
+							return fmt.Errorf("user after update: %+v", u)
+						}
+						rec, err := scimRecordFor(ledger, evidence.EventCredentialChanged, newID)
+						if err != nil {
+							return err
+						}
+						if rec.Changes["active"].New != "true" || rec.Changes["display_name"].New != "Single User" ||
+							rec.Changes["emails"].New != "[single@example.com, s@example.org (home) primary]" {
+							return fmt.Errorf("changed record %+v", rec.Changes)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// Deactivated outside Terraform while declared active: the
+				// plan shows it (and warns that the apply reactivates it).
+				PreConfig: func() {
+					if err := app.SetUserActive(newID, false); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: singleUserConfig(provider, `display_name = "Single User"
+  emails = [{ value = "single@example.com" }, { value = "s@example.org", type = "home", primary = true }]`),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+func TestAccSCIMImport(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{})
+	groupID, err := app.AddGroup("auditors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	cfg := singleUserConfig(provider, `display_name = "Imported"
+  emails = [{ value = "single@example.com", type = "work", primary = true }]
+  on_destroy = "delete"`) + fmt.Sprintf(`
+resource "sunset_scim_group_membership" "m" {
+  target      = "app"
+  group_id    = %q
+  user_id     = sunset_scim_user.u.scim_id
+  identity_id = "svc-single"
+}
+`, groupID)
+	userID := func(*terraform.State) (string, error) {
+		id, err := scimUserID(app, "single@example.com")
+		return "app/" + id, err
+	}
+	membershipID := func(*terraform.State) (string, error) {
+		id, err := scimUserID(app, "single@example.com")
+		return "app/" + groupID + "/" + id, err
+	}
+	outsider, err := app.AddUser(testenv.SCIMUser{UserName: "outsider@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{Config: cfg},
+			{
+				ResourceName:            "sunset_scim_user.u",
+				ImportState:             true,
+				ImportStateIdFunc:       userID,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"identity_id", "identity_end_date", "on_destroy"},
+			},
+			{
+				ResourceName:            "sunset_scim_group_membership.m",
+				ImportState:             true,
+				ImportStateIdFunc:       membershipID,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"identity_id", "identity_end_date"},
+			},
+			{
+				ResourceName:  "sunset_scim_user.u",
+				ImportState:   true,
+				ImportStateId: "nowhere/123",
+				ExpectError:   wrapped(`target "nowhere" is not defined in the provider's targets (defined: app)`),
+			},
+			{
+				ResourceName:  "sunset_scim_user.u",
+				ImportState:   true,
+				ImportStateId: "app/no-such-user",
+				ExpectError:   wrapped(`Cannot import SCIM user`, `no-such-user`, `HTTP 404`),
+			},
+			{
+				ResourceName:  "sunset_scim_user.u",
+				ImportState:   true,
+				ImportStateId: "no-slash",
+				ExpectError:   wrapped(`Invalid import id`, `is not of the form TARGET/ACCOUNT`),
+			},
+			{
+				ResourceName:  "sunset_scim_group_membership.m",
+				ImportState:   true,
+				ImportStateId: "app/" + groupID,
+				ExpectError:   wrapped(`Invalid import id`, `is not GROUP_ID/USER_ID`),
+			},
+			{
+				ResourceName:  "sunset_scim_group_membership.m",
+				ImportState:   true,
+				ImportStateId: "app/" + groupID + "/" + outsider,
+				ExpectError:   wrapped(`Cannot import SCIM group membership`, `is not a member of group`),
+			},
+		},
+	})
+}
+
+func TestAccSCIMUnknownTarget(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{})
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config:      strings.Replace(singleUserConfig(provider, ""), `target      = "app"`, `target      = "ap"`, 1),
+				ExpectError: wrapped(`Invalid target`, `target "ap" is not defined in the provider's targets (defined: app)`),
+			},
+			{
+				Config: provider + `
+resource "sunset_scim_group_membership" "m" {
+  target      = "nowhere"
+  group_id    = "g"
+  user_id     = "u"
+  identity_id = "i"
+}
+`,
+				ExpectError: wrapped(`Invalid target`, `target "nowhere" is not defined`),
+			},
+		},
+	})
+}
