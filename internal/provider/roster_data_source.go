@@ -83,7 +83,7 @@ func (d *rosterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 		}
 	}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Reads identity declarations (inline and from an HR export) and splits them, at plan time, into `active` and `ended`. Create credentials with `for_each = data.sunset_roster.NAME.active`: when an end date passes or the source marks someone terminated, the next plan destroys their credentials.",
+		MarkdownDescription: "Reads identity declarations (inline, from an HR export, from a SCIM directory) and splits them, at plan time, into `active` and `ended`. Create credentials with `for_each = data.sunset_roster.NAME.active`: when an end date passes or the source marks someone terminated, the next plan destroys their credentials.",
 		Attributes: map[string]schema.Attribute{
 			"identities": schema.MapNestedAttribute{
 				Optional:            true,

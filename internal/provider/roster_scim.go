@@ -148,7 +148,7 @@ func (rt *runtime) readSCIMRoster(ctx context.Context, m *rosterSCIMModel, other
 	})
 	if err != nil {
 		diags.AddAttributeError(at, "Cannot read the SCIM directory",
-			fmt.Sprintf("Listing users of target %q (%s): %s", tgt.name, c.Describe().Endpoint, rt.redact(err.Error())))
+			rt.redact(fmt.Sprintf("Listing users of target %q (%s): %v", tgt.name, c.Describe().Endpoint, err)))
 		return nil
 	}
 	if len(out) == 0 {
@@ -157,8 +157,8 @@ func (rt *runtime) readSCIMRoster(ctx context.Context, m *rosterSCIMModel, other
 			what = fmt.Sprintf("no users matching filter %s", filter)
 		}
 		diags.AddAttributeError(at, "Empty SCIM roster",
-			fmt.Sprintf("Target %q (%s) listed %s. An empty answer is suspect, not proof of absence: a wrong filter, a token scoped to nothing or a half-migrated tenant look like this, so the roster refuses to read it as \"everyone left\".",
-				tgt.name, c.Describe().Endpoint, what))
+			rt.redact(fmt.Sprintf("Target %q (%s) listed %s. An empty answer is suspect, not proof of absence: a wrong filter, a token scoped to nothing or a half-migrated tenant look like this, so the roster refuses to read it as \"everyone left\".",
+				tgt.name, c.Describe().Endpoint, what)))
 		return nil
 	}
 	return out

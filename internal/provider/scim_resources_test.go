@@ -958,3 +958,186 @@ resource "sunset_scim_group_membership" "m" {
 		},
 	})
 }
+
+// --- Secrets, TLS, configuration errors, the ledger ------------------------------
+
+// TestAccSCIMTokenNeverInErrors makes requests fail in ways whose errors
+// could quote the token, and checks that terraform's output and the ledger
+// do not hold it.
+func TestAccSCIMTokenNeverInErrors(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{})
+	const wrong = "Wrong-Scim-Token-Leak-7Ytw"
+	cases := map[string]struct{ target, want string }{
+		// The service refuses the token.
+		"refused token": {fmt.Sprintf(`app = { scim = { url = %q, token = %q, timeout = "2s" } }`, app.URL, wrong), `HTTP 401`},
+		// The token is (wrongly) part of the URL, and nothing listens there.
+		"token in the url": {fmt.Sprintf(`app = { scim = { url = "http://127.0.0.1:1/scim/%s", token = %q, timeout = "2s", max_attempts = 1 } }`, wrong, wrong), `connection refused`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+			sawError := false
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				// ExpectError can only say what an error holds, not what it
+				// lacks: ErrorCheck sees the whole text.
+				ErrorCheck: func(err error) error {
+					sawError = true
+					if !wrapped(c.want).MatchString(err.Error()) {
+						return err
+					}
+					if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), scimTestToken) {
+						return fmt.Errorf("the error output holds a token:\n%s", err)
+					}
+					return nil
+				},
+				Steps: []tfresource.TestStep{{Config: scimProvider(ledger, c.target) + `
+data "sunset_roster" "staff" {
+  scim = { target = "app", default_owner = "o" }
+}
+`}},
+			})
+			if !sawError {
+				t.Fatal("the plan succeeded; want an error")
+			}
+			if strings.Contains(readFileText(ledger), wrong) {
+				t.Fatal("the ledger holds the token")
+			}
+		})
+	}
+	t.Run("revocation failure record", func(t *testing.T) {
+		// The token goes wrong between create and destroy: the
+		// revoke_failed record and the error must not hold it.
+		ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+		good := scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = %q, token = %q, timeout = "2s" } }`, app.URL, scimTestToken))
+		bad := scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = %q, token = %q, timeout = "2s" } }`, app.URL, wrong))
+		tfresource.Test(t, tfresource.TestCase{
+			ProtoV6ProviderFactories: protoV6ProviderFactories,
+			Steps: []tfresource.TestStep{
+				{Config: singleUserConfig(good, "")},
+				{Config: bad, ExpectError: wrapped(`Revocation failed`, `HTTP 401`)},
+				{
+					PreConfig: func() {
+						text := readFileText(ledger)
+						if !strings.Contains(text, `"credential.revoke_failed"`) {
+							t.Fatal("no revoke_failed record")
+						}
+						if strings.Contains(text, wrong) || strings.Contains(text, scimTestToken) {
+							t.Fatal("the ledger holds a token")
+						}
+					},
+					Config: good,
+				},
+			},
+		})
+	})
+}
+
+func TestAccSCIMOverTLSWithCAFile(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{TLS: true})
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	writeFile(t, ca, string(app.CACertPEM))
+	ledger := filepath.Join(dir, "evidence.jsonl")
+	trusted := scimProvider(ledger, scimTargetHCL("app", app.URL, fmt.Sprintf(`, ca_file = %q`, ca)))
+	untrusted := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config:      singleUserConfig(untrusted, ""),
+				ExpectError: wrapped(`Cannot create SCIM user`, `certificate`),
+			},
+			{
+				Config: singleUserConfig(trusted, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("sunset_scim_user.u", tfjsonpath.New("active"), knownvalue.Bool(true)),
+				},
+			},
+			{Config: trusted},
+		},
+	})
+}
+
+func TestAccSCIMInvalidConfig(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	t.Setenv(scimTokenEnv, scimTestToken)
+	target := func(extra string) string {
+		return scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = "http://127.0.0.1:9/scim/v2", token_env = %q %s } }`, scimTokenEnv, extra))
+	}
+	ok := target("")
+	cases := []struct {
+		name, config string
+		want         *regexp.Regexp
+	}{
+		{"timeout", singleUserConfig(target(`, timeout = "soon"`), ""), wrapped(`Invalid timeout`, `"soon"`)},
+		{"max_attempts", singleUserConfig(target(`, max_attempts = 0`), ""), wrapped(`Invalid max_attempts`, `between 1 and 20`)},
+		{"deprovision", singleUserConfig(target(`, deprovision = "erase"`), ""), wrapped(`Invalid deprovision mode`)},
+		{"plain http to a remote host", singleUserConfig(scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = "http://scim.example.com/v2", token_env = %q } }`, scimTokenEnv)), ""),
+			wrapped(`Invalid SCIM target`, `plain http to a non-loopback host`)},
+		{"no token", singleUserConfig(scimProvider(ledger, `app = { scim = { url = "http://127.0.0.1:9/scim/v2", token_env = "SUNSET_TEST_UNSET_TOKEN" } }`), ""),
+			wrapped(`Invalid SCIM target`, `target "app" has no token`)},
+		{"missing ca_file", singleUserConfig(target(`, ca_file = "/nonexistent/ca.pem"`), ""), wrapped(`Invalid SCIM target`, `scim.ca_file`, `no such file`)},
+		{"on_destroy", singleUserConfig(ok, `on_destroy = "erase"`), wrapped(`Invalid Attribute Value Match`, `on_destroy`)},
+		{"two primary emails", singleUserConfig(ok, `emails = [{ value = "a@example.com", primary = true }, { value = "b@example.com", primary = true }]`),
+			wrapped(`More than one primary email`)},
+		{"empty user_name", strings.Replace(singleUserConfig(ok, ""), `"single@example.com"`, `""`, 1), wrapped(`Empty user_name`)},
+		{"not a scim target", singleUserConfig(providerConfig(ledger, `targets = { app = { postgres = { dsn = "postgres://u:p@127.0.0.1:9/db" } } }`), ""),
+			wrapped(`Invalid target`, `target "app" is a postgres target; this resource needs a scim target`)},
+		{"group id with a slash", ok + `
+resource "sunset_scim_group_membership" "m" {
+  target      = "app"
+  group_id    = "a/b"
+  user_id     = "u"
+  identity_id = "i"
+}
+`, wrapped(`Invalid group_id`, `contains "/"`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tfresource.Test(t, tfresource.TestCase{
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				Steps:                    []tfresource.TestStep{{Config: c.config, ExpectError: c.want}},
+			})
+		})
+	}
+}
+
+func TestAccSCIMLedgerFailureLeavesNoUnrecordedUser(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{})
+	provider := func(ledger string) string { return scimProvider(ledger, scimTargetHCL("app", app.URL, "")) }
+
+	t.Run("ledger cannot be opened: nothing is created", func(t *testing.T) {
+		ledger := filepath.Join(t.TempDir(), "no-such-dir", "evidence.jsonl")
+		tfresource.Test(t, tfresource.TestCase{
+			ProtoV6ProviderFactories: protoV6ProviderFactories,
+			Steps: []tfresource.TestStep{{
+				Config:      singleUserConfig(provider(ledger), ""),
+				ExpectError: wrapped(`Cannot open the evidence ledger`, `No user was created`),
+			}},
+		})
+		if _, ok := app.UserIDByUserName("single@example.com"); ok {
+			t.Fatal("a user exists without evidence")
+		}
+	})
+
+	t.Run("append fails after the user exists: it is deleted again", func(t *testing.T) {
+		// A dangling symlink opens (the directory exists) but cannot be
+		// appended to: the failure comes after the POST.
+		dir := t.TempDir()
+		ledger := filepath.Join(dir, "evidence.jsonl")
+		if err := os.Symlink(filepath.Join(dir, "gone", "evidence.jsonl"), ledger); err != nil {
+			t.Fatal(err)
+		}
+		tfresource.Test(t, tfresource.TestCase{
+			ProtoV6ProviderFactories: protoV6ProviderFactories,
+			Steps: []tfresource.TestStep{{
+				Config:      singleUserConfig(provider(ledger), ""),
+				ExpectError: wrapped(`Cannot record the new credential`, `so it was deleted again`),
+			}},
+		})
+		if id, ok := app.UserIDByUserName("single@example.com"); ok {
+			t.Fatalf("an unrecorded user is live: %s", id)
+		}
+	})
+}

@@ -86,7 +86,7 @@ func targetsSchema() schema.MapNestedAttribute {
 					Attributes: map[string]schema.Attribute{
 						"url":            str("Base URL of the SCIM API, such as `https://api.example.com/scim/v2`."),
 						"url_env":        str("Name of an environment variable holding the URL, used when `url` is not set."),
-						"token":          secret("Bearer token. Never logged or recorded."),
+						"token":          secret("Bearer token. Never logged or recorded. Prefer `token_env`: a token written into the configuration is stored in saved plan files with the rest of it."),
 						"token_env":      str("Name of an environment variable holding the token, used when `token` is not set."),
 						"deprovision":    str("How a user is removed: `deactivate` (PATCH `active=false`, the default), `delete`, or `deactivate_then_delete`."),
 						"ca_file":        str("PEM file of CA certificates to trust for the service's TLS certificate (instead of the system roots)."),

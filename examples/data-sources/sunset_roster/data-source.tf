@@ -32,3 +32,15 @@ resource "sunset_identity" "staff" {
 output "ending_soon" {
   value = keys(data.sunset_roster.staff.expiring)
 }
+
+# People can also come straight from a SCIM directory (an identity provider or
+# an HR system that speaks SCIM), through a `scim` target of the provider. A
+# user deactivated there is terminated here, and ends at once.
+data "sunset_roster" "directory" {
+  scim = {
+    target             = "okta"
+    filter             = "userType eq \"Employee\""
+    end_date_attribute = "urn:ietf:params:scim:schemas:extension:acme:2.0:User:contractEnd"
+    default_owner      = "hr@example.com" # for users without a manager
+  }
+}
