@@ -10,9 +10,9 @@ import (
 func TestDSNPassword(t *testing.T) {
 	cases := map[string]string{
 		"postgres://sunset:s3cr%40t-pw@db.example:5432/app?sslmode=require": "s3cr@t-pw",
-		"host=db user=sunset password=plain-pw dbname=app":                   "plain-pw",
-		"host=db password='quoted pw' user=x":                                 "quoted pw",
-		"postgres://db.example/app":                                           "",
+		"host=db user=sunset password=plain-pw dbname=app":                  "plain-pw",
+		"host=db password='quoted pw' user=x":                               "quoted pw",
+		"postgres://db.example/app":                                         "",
 	}
 	for dsn, want := range cases {
 		if got := dsnPassword(dsn); got != want {
