@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-		"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
 // gatedConfig is DESIGN.md's pattern: identities created with for_each over
@@ -91,7 +91,6 @@ func TestAccRosterGateDestroysEndedIdentity(t *testing.T) {
 			},
 			allEndedStep(ledger, workload("etl-loader", day(-1))+workload("report-bot", day(1)), ""),
 		},
-
 	})
 }
 
