@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(helperEnv); path != "" {
 		os.Exit(helperMain(path))
 	}
+	if path := os.Getenv(shipHelperEnv); path != "" {
+		os.Exit(shipHelperMain(path))
+	}
 	code := m.Run()
 	cleanupBench()
 	os.Exit(code)

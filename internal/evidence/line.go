@@ -37,6 +37,8 @@ type lineInfo struct {
 	torn   *tornSum       // lineBroken: what a recovery record must name
 	claim  *recoveryClaim // lineOK ledger.recovered records
 	rec    *Record        // decoded record, Scan only
+	raw    []byte         // the line and its "\n", when the engine keeps them
+	end    int64          // input offset just after the line (and its "\n")
 }
 
 // hexSum is a sha256 in the ledger's spelling. Lines are compared in it, so

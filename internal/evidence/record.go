@@ -18,6 +18,13 @@
 // number, sha256 and length of its bytes) and chains to the last valid
 // record, and Verify accepts the torn line only in that exact shape.
 //
+// Two checks reach beyond the file. A head (SEQ:HASH of the last record,
+// Report.Head) saved elsewhere lets VerifyHead prove later that the ledger
+// still holds that record: a truncated or rewritten ledger re-chains and
+// verifies on its own, but it no longer holds the head. And a Shipper
+// (sink.go) copies every record, as written, to an HTTP collector, using
+// the ledger itself as its queue.
+//
 // Records are evidence for auditors and are not secret. Callers must never
 // put passwords, tokens, DSN passwords or any other secret in a Record; the
 // ledger writes what it is given.

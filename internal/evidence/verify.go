@@ -109,7 +109,7 @@ var lockWaitForVerify = 5 * time.Second
 // accounts for is not passed to fn; that record is. An error from fn stops
 // the scan and is returned as is.
 func Scan(rd io.Reader, fn func(line int, r Record) error) error {
-	rep, err := run(rd, nil, fn, engineConfig{})
+	rep, err := run(rd, nil, func(e *emitted) error { return fn(e.line, *e.rec) }, engineConfig{})
 	if err != nil {
 		return err
 	}
@@ -135,6 +135,32 @@ func ReadAll(rd io.Reader) ([]Record, error) {
 type engineConfig struct {
 	chunk   int // bytes read per chunk (lines are never split across chunks)
 	workers int
+	// raw hands emit each record's line as written, "\n" included (a copy).
+	raw bool
+	// from resumes the chain after a record already checked: rd starts
+	// right after that record's line, and line numbers continue from it.
+	from *chainPoint
+	// watch, when set, notes the record with watch.seq (VerifyHead).
+	watch *headWatch
+}
+
+// emitFunc receives the valid records in order.
+type emitFunc func(e *emitted) error
+
+// emitted is one valid record as the engine hands it on.
+type emitted struct {
+	line int
+	rec  *Record
+	raw  []byte // nil unless engineConfig.raw
+	end  int64  // offset in the input just after the line's "\n"
+}
+
+// headWatch is what the engine found at one seq.
+type headWatch struct {
+	seq   uint64
+	found bool
+	line  int
+	hash  hexSum
 }
 
 const defaultChunk = 1 << 20
@@ -142,6 +168,7 @@ const defaultChunk = 1 << 20
 // chunk is a run of whole lines handed to one worker.
 type chunk struct {
 	buf   []byte // backing buffer, recycled with infos
+	off   int64  // offset of data in the input
 	data  []byte // whole lines; in the final chunk the last may lack "\n"
 	infos []lineInfo
 	last  tornSum // sha256 and length of the last line in data
@@ -155,7 +182,7 @@ type chunk struct {
 // fields by position), and this goroutine walks the results in order to
 // check the chain and find the first bad line, so the answer is exact
 // however the work was split.
-func run(rd io.Reader, key []byte, fn func(int, Record) error, cfg engineConfig) (Report, error) {
+func run(rd io.Reader, key []byte, fn emitFunc, cfg engineConfig) (Report, error) {
 	if cfg.chunk <= 0 {
 		cfg.chunk = defaultChunk
 	}
@@ -194,14 +221,17 @@ func run(rd io.Reader, key []byte, fn func(int, Record) error, cfg engineConfig)
 			defer wg.Done()
 			ck := newChecker(key, fn != nil)
 			for c := range work {
-				checkChunk(ck, c)
+				checkChunk(ck, c, cfg.raw && fn != nil)
 				close(c.done)
 			}
 		}()
 	}
 
-	s := sequencer{fn: fn}
+	s := sequencer{fn: fn, watch: cfg.watch}
 	s.last.hash, s.before.hash = zeroHex, zeroHex
+	if f := cfg.from; f != nil {
+		s.last, s.line, s.floor = *f, f.line, f.line
+	}
 	s.rep.HMACChecked = key != nil
 	var err error
 	stopped := false
@@ -251,20 +281,21 @@ func readChunks(rd io.Reader, size int, free chan *chunk, emit func(*chunk) bool
 	}
 	c := get()
 	carry := 0
+	var off int64 // input offset of c.buf[0]
 	for {
 		n, err := io.ReadFull(rd, c.buf[carry:])
 		end := carry + n
 		switch {
 		case err == io.EOF || err == io.ErrUnexpectedEOF:
 			if end > 0 {
-				c.data = c.buf[:end]
+				c.data, c.off = c.buf[:end], off
 				emit(c)
 			}
 			return
 		case err != nil:
 			// Check the whole lines read so far, then report the error.
 			c.data = c.buf[:bytes.LastIndexByte(c.buf[:end], '\n')+1]
-			c.err = err
+			c.off, c.err = off, err
 			emit(c)
 			return
 		}
@@ -272,7 +303,7 @@ func readChunks(rd io.Reader, size int, free chan *chunk, emit func(*chunk) bool
 		if cut == 0 {
 			// One line fills the buffer: grow it, up to the line limit.
 			if len(c.buf) > maxLineBytes {
-				c.data, c.long = c.buf[:0], true
+				c.data, c.off, c.long = c.buf[:0], off, true
 				emit(c)
 				return
 			}
@@ -287,11 +318,11 @@ func readChunks(rd io.Reader, size int, free chan *chunk, emit func(*chunk) bool
 			nc.buf = make([]byte, max(2*(end-cut), len(nc.buf)))
 		}
 		carry = copy(nc.buf, c.buf[cut:end])
-		c.data = c.buf[:cut]
+		c.data, c.off = c.buf[:cut], off
 		if !emit(c) {
 			return
 		}
-		c = nc
+		c, off = nc, off+int64(cut)
 	}
 }
 
@@ -300,10 +331,11 @@ func readChunks(rd io.Reader, size int, free chan *chunk, emit func(*chunk) bool
 // supplies it otherwise from c.last of the chunk before), because the torn
 // line a recovery names may happen to be a whole record that lost only its
 // "\n".
-func checkChunk(ck *checker, c *chunk) {
+func checkChunk(ck *checker, c *chunk, keepRaw bool) {
 	infos := c.infos[:0]
 	data := c.data
 	var prev []byte
+	pos := c.off
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		line, complete := data, false
@@ -315,6 +347,16 @@ func checkChunk(ck *checker, c *chunk) {
 		infos = append(infos, lineInfo{})
 		li := &infos[len(infos)-1]
 		ck.check(line, complete, li)
+		pos += int64(len(line))
+		if complete {
+			pos++
+		}
+		li.end = pos
+		if keepRaw && li.kind == lineOK {
+			// A copy: the chunk's buffer is reused before a held record is emitted.
+			li.raw = append(make([]byte, 0, len(line)+1), line...)
+			li.raw = append(li.raw, '\n')
+		}
 		if li.claim != nil && len(infos) > 1 {
 			li.claim.before = &tornSum{sum: sha256.Sum256(prev), n: int64(len(prev))}
 		}
@@ -330,8 +372,10 @@ func checkChunk(ck *checker, c *chunk) {
 // and prev against the previous valid record, and torn-line recovery.
 type sequencer struct {
 	rep       Report
-	fn        func(int, Record) error
+	fn        emitFunc
+	watch     *headWatch
 	line      int        // lines seen
+	floor     int        // the line a resumed run starts after: never retracted
 	last      chainPoint // the last valid record (line 0: none)
 	before    chainPoint // the valid record before last
 	pending   *lineInfo  // a broken line waiting for its recovery record (a copy)
@@ -339,8 +383,7 @@ type sequencer struct {
 	chunkLast tornSum // the last line of the previous chunk
 	// Scan's records go to fn one line late, because a ledger.recovered
 	// record can show that the record before it was torn after all.
-	held     *Record
-	heldLine int
+	held emitted // held.rec == nil: nothing held
 }
 
 type chainPoint struct {
@@ -398,7 +441,10 @@ func (s *sequencer) take(li *lineInfo) error {
 		// Line n-1 verified on its own but had no "\n" when Append found it:
 		// it was torn after all, and is not a record.
 		s.rep.Records--
-		s.last, s.held = s.before, nil
+		s.last, s.held = s.before, emitted{}
+		if w := s.watch; w != nil && w.found && w.line == n-1 {
+			w.found = false
+		}
 		s.rep.Recovered = append(s.rep.Recovered, Recovery{TornLine: n - 1, RecoveredBySeq: li.seq, Reason: li.claim.reason})
 		return s.accept(li, n)
 	}
@@ -451,7 +497,7 @@ func (s *sequencer) recovers(p, li *lineInfo, n int) string {
 // the valid-looking line just before it and chains past it.
 func (s *sequencer) recoversWholeLine(li *lineInfo, n int) bool {
 	cl := li.claim
-	return cl.problem == "" && cl.line == n-1 && s.last.line == n-1 && cl.before != nil &&
+	return cl.problem == "" && cl.line == n-1 && n-1 > s.floor && s.last.line == n-1 && cl.before != nil &&
 		cl.before.sum == cl.sum && cl.before.n == cl.n &&
 		li.seq == s.before.seq+1 && li.prev == s.before.hash
 }
@@ -459,20 +505,23 @@ func (s *sequencer) recoversWholeLine(li *lineInfo, n int) bool {
 func (s *sequencer) accept(li *lineInfo, n int) error {
 	s.rep.Records++
 	s.before, s.last = s.last, chainPoint{line: n, seq: li.seq, hash: li.hash}
+	if w := s.watch; w != nil && li.seq == w.seq {
+		w.found, w.line, w.hash = true, n, li.hash
+	}
 	if s.fn == nil {
 		return nil
 	}
 	err := s.flush()
-	s.held, s.heldLine = li.rec, n
+	s.held = emitted{line: n, rec: li.rec, raw: li.raw, end: li.end}
 	return err
 }
 
 // flush hands the held record to fn.
 func (s *sequencer) flush() error {
-	if s.held == nil {
+	if s.held.rec == nil {
 		return nil
 	}
-	r := s.held
-	s.held = nil
-	return s.fn(s.heldLine, *r)
+	e := s.held
+	s.held = emitted{}
+	return s.fn(&e)
 }

@@ -400,7 +400,8 @@ func TestScanPassesOverRecoveredTornLine(t *testing.T) {
 	cw.flush()
 	for _, cfg := range engineConfigs {
 		got = got[:0]
-		rep, err := run(bytes.NewReader(buf.Bytes()), nil, func(line int, r Record) error {
+		rep, err := run(bytes.NewReader(buf.Bytes()), nil, func(e *emitted) error {
+			line, r := e.line, *e.rec
 			got = append(got, fmt.Sprintf("%s@%d", r.Event, line))
 			return nil
 		}, cfg)
