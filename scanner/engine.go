@@ -225,12 +225,30 @@ func (e *engine) readDeclared() error {
 	return nil
 }
 
-// resourceLoc locates a resource's block, falling back to the state file.
-func (e *engine) resourceLoc(r state.Resource, mode, stateFile string) locate.Location {
+// resourceLoc locates a resource's block; zero when there are no sources
+// or no block (the finding then falls back to a file in the repository:
+// the target's configuration line).
+func (e *engine) resourceLoc(r state.Resource, mode, _ string) locate.Location {
 	if loc, ok := e.in.Source.Resource(r.Module, mode, r.Type, r.Name); ok {
 		return loc
 	}
-	return locate.Location{File: stateFile, Line: 1}
+	return locate.Location{}
+}
+
+// fallbackLoc is where a finding points when nothing declares it more
+// precisely: the configuration, else the first state file, else the ledger.
+func (e *engine) fallbackLoc() locate.Location {
+	switch {
+	case e.in.ConfigFile != "":
+		return locate.Location{File: e.in.ConfigFile, Line: 1}
+	case len(e.in.States) > 0:
+		return locate.Location{File: e.in.States[0], Line: 1}
+	case e.in.Ledger != "":
+		return locate.Location{File: e.in.Ledger, Line: 1}
+	case e.in.Roster != "":
+		return locate.Location{File: e.in.Roster, Line: 1}
+	}
+	return locate.Location{}
 }
 
 // ---------------------------------------------------------------- ledger
@@ -443,10 +461,7 @@ func (e *engine) credLoc(c *cred, target string) locate.Location {
 	if l := e.targetLoc(target); !l.IsZero() {
 		return l
 	}
-	if len(e.in.States) > 0 {
-		return locate.Location{File: e.in.States[0], Line: 1}
-	}
-	return locate.Location{}
+	return e.fallbackLoc()
 }
 
 func (e *engine) targetLoc(target string) locate.Location {
@@ -455,10 +470,7 @@ func (e *engine) targetLoc(target string) locate.Location {
 			return locate.Location{File: e.in.ConfigFile, Line: t.Line}
 		}
 	}
-	if e.in.ConfigFile != "" {
-		return locate.Location{File: e.in.ConfigFile, Line: 1}
-	}
-	return locate.Location{}
+	return e.fallbackLoc()
 }
 
 // ---------------------------------------------------------------- targets
@@ -701,6 +713,9 @@ func (e *engine) add(f Finding) {
 	r, _ := RuleByID(f.Rule)
 	f.Severity = r.Severity
 	f.Fingerprint = Fingerprint(f.Rule, f.Target, f.Account, f.Identity)
+	if f.Location.IsZero() {
+		f.Location = e.fallbackLoc()
+	}
 	if e.seen[f.Fingerprint] {
 		return
 	}

@@ -221,8 +221,8 @@ func TestEveryCredentialRule(t *testing.T) {
 		bob.Owner != "hr@example.com" || bob.EndDate != "2027-06-01" || bob.System != "postgresql" || bob.Address != `sunset_postgres_role.staff["bob"]` {
 		t.Errorf("bob = %+v", bob)
 	}
-	if bob.Location.File != st || bob.Location.Line != 1 {
-		t.Errorf("without sources the location falls back to the state file: %v", bob.Location)
+	if bob.Location.String() != "sunset.yaml:3" {
+		t.Errorf("without sources the location falls back to the target's configuration line: %v", bob.Location)
 	}
 	carol := find(t, res, RulePendingRevocation, "carol")
 	if carol.Overdue != 12*time.Hour || carol.Severity != SeverityLow {
