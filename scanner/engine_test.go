@@ -276,7 +276,8 @@ func TestSLABoundary(t *testing.T) {
 func TestFailSafe(t *testing.T) {
 	st := writeState(t, []ident{{"bob", "contractor", "hr@example.com", "2027-06-01"}}, []role{{"a/bob", "bob", ""}, {"b/bob", "bob", ""}, {"c/bob", "bob", ""}, {"d/bob", "bob", ""}, {"unconfigured/bob", "bob", ""}})
 	good := &fakeTarget{system: "postgresql", accounts: []connector.Account{{Key: "bob", Usable: true}}}
-	res, err := Scan(context.Background(), Input{Now: now, SLA: time.Hour, States: []string{st}, ConfigFile: "sunset.yaml", Targets: []TargetSpec{
+	var progress []string
+	res, err := Scan(context.Background(), Input{Now: now, SLA: time.Hour, States: []string{st}, ConfigFile: "sunset.yaml", Progress: func(s string) { progress = append(progress, s) }, Targets: []TargetSpec{
 		{Name: "a", Line: 2, Open: func(context.Context) (connector.Target, error) {
 			return nil, errors.New("dial tcp 127.0.0.1:1: connection refused")
 		}},
@@ -304,6 +305,9 @@ func TestFailSafe(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing problem %q in:\n%s", want, all)
 		}
+	}
+	if len(progress) != 6 || !strings.HasPrefix(progress[0], "a (): INCOMPLETE: dial tcp") || !strings.HasPrefix(progress[5], "good (postgresql): 1 accounts, 0 declared in ") {
+		t.Errorf("progress lines:\n%s", strings.Join(progress, "\n"))
 	}
 	if len(res.Incomplete) != 5 {
 		t.Errorf("%d problems:\n%s", len(res.Incomplete), all)
