@@ -59,7 +59,10 @@ type safeguardsModel struct {
 }
 
 type evidenceModel struct {
-	File types.String `tfsdk:"file"`
+	File     types.String `tfsdk:"file"`
+	URL      types.String `tfsdk:"url"`
+	Token    types.String `tfsdk:"token"`
+	TokenEnv types.String `tfsdk:"token_env"`
 }
 
 type policyModel struct {
@@ -83,6 +86,19 @@ func (p *sunsetProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 					"file": schema.StringAttribute{
 						Optional:            true,
 						MarkdownDescription: "Path of the ledger file. Default `" + DefaultLedgerFile + "` in the working directory. Its directory must exist. Set `SUNSET_EVIDENCE_KEY` to add an HMAC to every record.",
+					},
+					"url": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "A collector (such as a SIEM webhook) that receives a copy of every record: each ledger line is POSTed as `application/json`, in order, at least once (deduplicate on `seq` + `hash`, also sent as `Idempotency-Key`). `https`, or `http` to loopback. While the collector is down, records wait in the ledger itself and are delivered in order on the next run; a down collector never blocks or fails a revocation, it produces a warning.",
+					},
+					"token": schema.StringAttribute{
+						Optional:            true,
+						Sensitive:           true,
+						MarkdownDescription: "Bearer token for `url`. Never logged or recorded.",
+					},
+					"token_env": schema.StringAttribute{
+						Optional:            true,
+						MarkdownDescription: "Name of an environment variable holding the token, used when `token` is not set.",
 					},
 				},
 			},
@@ -191,8 +207,15 @@ func (p *sunsetProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		return
 	}
 
+	shipper, sinkToken, serr := shipperFromConfig(cfg.Evidence, ledgerFile, p.getenv)
+	if serr != nil {
+		resp.Diagnostics.AddAttributeError(serr.path, "Invalid evidence collector", serr.msg)
+		return
+	}
+
 	rt := &runtime{
 		breaker:    breaker,
+		shipper:    shipper,
 		now:        p.now,
 		policy:     policy,
 		actor:      actor,
@@ -200,7 +223,7 @@ func (p *sunsetProvider) Configure(ctx context.Context, req provider.ConfigureRe
 		ledgerFile: ledgerFile,
 		ledgerOpts: evidence.Options{Key: evidence.KeyFromEnv(), Now: p.now},
 		targets:    targets,
-		secrets:    collectSecrets(targets),
+		secrets:    append(collectSecrets(targets), nonEmpty(sinkToken)...),
 	}
 	resp.DataSourceData = rt
 	resp.ResourceData = rt
@@ -315,4 +338,28 @@ func breakerFromConfig(m *safeguardsModel, getenv func(string) string) (*safegua
 		ack = &n
 	}
 	return safeguard.New(limit, ack, safeguard.Options{}), nil
+}
+
+// shipperFromConfig sets up delivery of evidence to a collector when
+// evidence.url is set. It returns the token so it can be scrubbed.
+func shipperFromConfig(m *evidenceModel, ledgerFile string, getenv func(string) string) (*evidence.Shipper, string, *attrError) {
+	if m == nil || m.URL.IsNull() || m.URL.IsUnknown() || m.URL.ValueString() == "" {
+		return nil, "", nil
+	}
+	token := m.Token.ValueString()
+	if token == "" && m.TokenEnv.ValueString() != "" {
+		token = getenv(m.TokenEnv.ValueString())
+	}
+	s, err := evidence.NewShipper(ledgerFile, evidence.SinkConfig{URL: m.URL.ValueString(), Token: token})
+	if err != nil {
+		return nil, token, &attrError{path.Root("evidence").AtName("url"), err.Error()}
+	}
+	return s, token, nil
+}
+
+func nonEmpty(s string) []string {
+	if len(s) < minSecretLen {
+		return nil
+	}
+	return []string{s}
 }

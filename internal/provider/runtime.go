@@ -33,6 +33,9 @@ type runtime struct {
 	targets map[string]*target
 	// breaker stops a plan that destroys more sunset resources than allowed.
 	breaker *safeguard.Breaker
+	// shipper copies ledger records to an external collector, if one is
+	// configured.
+	shipper *evidence.Shipper
 	// secrets are the targets' passwords and tokens, scrubbed from logs and
 	// error messages.
 	secrets []string
@@ -83,6 +86,7 @@ func (rt *runtime) record(ctx context.Context, rec evidence.Record) (evidence.Re
 		return rec, diags
 	}
 	tflog.Debug(ctx, "evidence recorded", map[string]any{"event": string(written.Event), "seq": written.Seq, "target": written.Target, "account": written.Account})
+	diags.Append(rt.deliverEvidence(ctx)...)
 	return written, diags
 }
 
@@ -131,6 +135,21 @@ func (rt *runtime) guardDestroy(ctx context.Context, resourceType, id string) di
 	}
 	if err := rt.breaker.Destroy(ctx, resourceType+" "+id); err != nil {
 		diags.AddError("Mass-revocation safeguard", err.Error())
+	}
+	return diags
+}
+
+// deliverEvidence sends records the collector has not acknowledged yet, in
+// order. It never fails: a down collector is a warning, and the records wait
+// in the ledger for the next run.
+func (rt *runtime) deliverEvidence(ctx context.Context) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if rt.shipper == nil {
+		return diags
+	}
+	rep := rt.shipper.Deliver(ctx)
+	if w := rep.Warning(); w != "" {
+		diags.AddWarning("Evidence not delivered to the collector", rt.redact(w))
 	}
 	return diags
 }
