@@ -7,8 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
@@ -111,23 +109,4 @@ func Open(ctx context.Context, c Config) (connector.Target, error) {
 		return nil, fmt.Errorf("target %q (%s): %w", c.Name, c.Kind(), err)
 	}
 	return t, nil
-}
-
-// LDAPStartTLS says whether an ldap:// URL must be upgraded with StartTLS:
-// always, except to a loopback host or when insecure is set explicitly. An
-// ldaps:// URL is already encrypted. This is the rule the provider's
-// documentation states for the ldap block's url.
-func LDAPStartTLS(rawURL string, insecure bool) bool {
-	u, err := url.Parse(rawURL)
-	if err != nil || !strings.EqualFold(u.Scheme, "ldap") || insecure {
-		return false
-	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return false
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return false
-	}
-	return true
 }

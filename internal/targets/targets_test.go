@@ -3,8 +3,11 @@ package targets
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/ldap"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/postgres"
@@ -62,20 +65,24 @@ func TestSecretsStayOutOfStringsAndErrors(t *testing.T) {
 	}
 }
 
-func TestLDAPStartTLS(t *testing.T) {
-	for url, want := range map[string]bool{
-		"ldap://ldap.corp.example":     true,
-		"ldap://127.0.0.1:3389":        false,
-		"ldap://localhost":             false,
-		"ldap://[::1]:389":             false,
-		"ldaps://ldap.corp.example":    false,
-		"LDAP://LDAP.CORP.EXAMPLE:389": true,
-	} {
-		if got := LDAPStartTLS(url, false); got != want {
-			t.Errorf("LDAPStartTLS(%q) = %v, want %v", url, got, want)
+func TestFields(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600)
+	c, err := SCIMFields{URL: "https://x", Token: "t", Timeout: "90s", RetryWaitMax: "100ms", MaxAttempts: 3, CAFile: ca, InsecureHTTP: true}.Config("sunset-scan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Timeout != 90*time.Second || c.RetryWaitMax != 100*time.Millisecond || c.RetryWaitMin != 100*time.Millisecond || c.MaxAttempts != 3 ||
+		len(c.CACertPEM) == 0 || !c.AllowInsecureHTTP || c.UserAgent != "sunset-scan" {
+		t.Errorf("scim config = %+v", c)
+	}
+	for _, f := range []SCIMFields{{Timeout: "soon"}, {RetryWaitMax: "-1s"}, {MaxAttempts: 21}, {CAFile: filepath.Join(t.TempDir(), "none.pem")}} {
+		if _, err := f.Config(""); err == nil {
+			t.Errorf("%+v accepted", f)
 		}
 	}
-	if LDAPStartTLS("ldap://ldap.corp.example", true) {
-		t.Error("insecure = true must not force StartTLS")
+	l := LDAPFields{URL: "ldap://h", StartTLS: true, Flavor: "active_directory", GroupBaseDN: "ou=g", EmptyGroupMember: "cn=nobody"}.Config()
+	if !l.StartTLS || l.Flavor != ldap.FlavorActiveDirectory || l.GroupBaseDN != "ou=g" || l.EmptyGroupMember != "cn=nobody" {
+		t.Errorf("ldap config = %+v", l)
 	}
 }

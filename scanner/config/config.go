@@ -218,11 +218,25 @@ func (p *parser) scalar(n *yaml.Node, field string) (string, error) {
 	return n.Value, nil
 }
 
-func (p *parser) boolean(n *yaml.Node, field string) (bool, error) {
+func (p *parser) boolean(n *yaml.Node, field string, dst *bool) error {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		return false, p.errf(n.Line, "%s must be true or false", field)
+		return p.errf(n.Line, "%s must be true or false", field)
 	}
-	return strconv.ParseBool(n.Value)
+	b, err := strconv.ParseBool(n.Value)
+	*dst = b
+	return err
+}
+
+func (p *parser) integer(n *yaml.Node, field string, dst *int) error {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		return p.errf(n.Line, "%s must be a whole number", field)
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil {
+		return p.errf(n.Line, "%s must be a whole number", field)
+	}
+	*dst = v
+	return nil
 }
 
 var (
@@ -322,81 +336,88 @@ func (p *parser) target(name string, line int, n *yaml.Node) (Target, error) {
 			return nil
 		},
 		targets.KindSCIM: func(v *yaml.Node) error {
-			var c scim.Config
+			var fl targets.SCIMFields
 			var urlEnv, tokenEnv string
 			f := at + ".scim"
 			if err := p.mapping(v, f, map[string]func(*yaml.Node) error{
-				"url":         func(v *yaml.Node) error { return p.str(v, f+".url", &c.URL, &missing) },
-				"url_env":     func(v *yaml.Node) error { return p.envVar(v, f+".url_env", &urlEnv) },
-				"token":       func(v *yaml.Node) error { return p.secret(v, f+".token", &c.Token, &missing) },
-				"token_env":   func(v *yaml.Node) error { return p.envVar(v, f+".token_env", &tokenEnv) },
-				"deprovision": func(v *yaml.Node) error { return p.str(v, f+".deprovision", &c.Deprovision, &missing) },
+				"url":            func(v *yaml.Node) error { return p.str(v, f+".url", &fl.URL, &missing) },
+				"url_env":        func(v *yaml.Node) error { return p.envVar(v, f+".url_env", &urlEnv) },
+				"token":          func(v *yaml.Node) error { return p.secret(v, f+".token", &fl.Token, &missing) },
+				"token_env":      func(v *yaml.Node) error { return p.envVar(v, f+".token_env", &tokenEnv) },
+				"deprovision":    func(v *yaml.Node) error { return p.str(v, f+".deprovision", &fl.Deprovision, &missing) },
+				"ca_file":        func(v *yaml.Node) error { return p.str(v, f+".ca_file", &fl.CAFile, &missing) },
+				"insecure_http":  func(v *yaml.Node) error { return p.boolean(v, f+".insecure_http", &fl.InsecureHTTP) },
+				"timeout":        func(v *yaml.Node) error { return p.str(v, f+".timeout", &fl.Timeout, &missing) },
+				"retry_wait_max": func(v *yaml.Node) error { return p.str(v, f+".retry_wait_max", &fl.RetryWaitMax, &missing) },
+				"max_attempts":   func(v *yaml.Node) error { return p.integer(v, f+".max_attempts", &fl.MaxAttempts) },
 			}); err != nil {
 				return err
 			}
-			if c.Deprovision != "" && !scim.ValidDeprovision(c.Deprovision) {
-				return p.errf(v.Line, "%s.deprovision %q is not one of deactivate, delete, deactivate_then_delete", f, c.Deprovision)
+			if fl.Deprovision != "" && !scim.ValidDeprovision(fl.Deprovision) {
+				return p.errf(v.Line, "%s.deprovision %q is not one of deactivate, delete, deactivate_then_delete", f, fl.Deprovision)
 			}
 			for _, e := range []struct {
 				val  *string
 				env  string
 				name string
-			}{{&c.URL, urlEnv, "url"}, {&c.Token, tokenEnv, "token"}} {
+			}{{&fl.URL, urlEnv, "url"}, {&fl.Token, tokenEnv, "token"}} {
 				if *e.val == "" && e.env != "" {
 					if *e.val = p.getenv(e.env); *e.val == "" {
 						missing = append(missing, f+"."+e.name+"_env names environment variable "+e.env+", which is unset or empty")
 					}
 				}
 			}
-			if c.URL == "" && len(missing) == 0 {
+			if fl.URL == "" && len(missing) == 0 {
 				return p.errf(v.Line, "%s needs url or url_env", f)
 			}
-			if c.Token == "" && len(missing) == 0 {
+			if fl.Token == "" && len(missing) == 0 {
 				return p.errf(v.Line, "%s needs token (as ${env:NAME}) or token_env", f)
+			}
+			c, err := fl.Config("sunset-scan")
+			if err != nil {
+				return p.errf(v.Line, "%s: %v", at, err)
 			}
 			t.SCIM = &c
 			return nil
 		},
 		targets.KindLDAP: func(v *yaml.Node) error {
-			var c ldap.Config
-			var pwEnv, flavor string
+			var fl targets.LDAPFields
+			var pwEnv string
 			f := at + ".ldap"
 			if err := p.mapping(v, f, map[string]func(*yaml.Node) error{
-				"url":               func(v *yaml.Node) error { return p.str(v, f+".url", &c.URL, &missing) },
-				"bind_dn":           func(v *yaml.Node) error { return p.str(v, f+".bind_dn", &c.BindDN, &missing) },
-				"bind_password":     func(v *yaml.Node) error { return p.secret(v, f+".bind_password", &c.BindPassword, &missing) },
-				"bind_password_env": func(v *yaml.Node) error { return p.envVar(v, f+".bind_password_env", &pwEnv) },
-				"base_dn":           func(v *yaml.Node) error { return p.str(v, f+".base_dn", &c.BaseDN, &missing) },
-				"flavor":            func(v *yaml.Node) error { return p.str(v, f+".flavor", &flavor, &missing) },
-				"insecure": func(v *yaml.Node) error {
-					b, err := p.boolean(v, f+".insecure")
-					c.Insecure = b
-					return err
-				},
-				"ca_file": func(v *yaml.Node) error { return p.str(v, f+".ca_file", &c.CAFile, &missing) },
+				"url":                func(v *yaml.Node) error { return p.str(v, f+".url", &fl.URL, &missing) },
+				"bind_dn":            func(v *yaml.Node) error { return p.str(v, f+".bind_dn", &fl.BindDN, &missing) },
+				"bind_password":      func(v *yaml.Node) error { return p.secret(v, f+".bind_password", &fl.BindPassword, &missing) },
+				"bind_password_env":  func(v *yaml.Node) error { return p.envVar(v, f+".bind_password_env", &pwEnv) },
+				"base_dn":            func(v *yaml.Node) error { return p.str(v, f+".base_dn", &fl.BaseDN, &missing) },
+				"flavor":             func(v *yaml.Node) error { return p.str(v, f+".flavor", &fl.Flavor, &missing) },
+				"insecure":           func(v *yaml.Node) error { return p.boolean(v, f+".insecure", &fl.Insecure) },
+				"start_tls":          func(v *yaml.Node) error { return p.boolean(v, f+".start_tls", &fl.StartTLS) },
+				"ca_file":            func(v *yaml.Node) error { return p.str(v, f+".ca_file", &fl.CAFile, &missing) },
+				"group_base_dn":      func(v *yaml.Node) error { return p.str(v, f+".group_base_dn", &fl.GroupBaseDN, &missing) },
+				"empty_group_member": func(v *yaml.Node) error { return p.str(v, f+".empty_group_member", &fl.EmptyGroupMember, &missing) },
 			}); err != nil {
 				return err
 			}
-			switch flavor {
+			switch fl.Flavor {
 			case "", string(ldap.FlavorOpenLDAP), string(ldap.FlavorActiveDirectory):
-				c.Flavor = ldap.Flavor(flavor)
 			default:
-				return p.errf(v.Line, "%s.flavor %q is not one of openldap, active_directory", f, flavor)
+				return p.errf(v.Line, "%s.flavor %q is not one of openldap, active_directory", f, fl.Flavor)
 			}
-			if c.BindPassword == "" && pwEnv != "" {
-				if c.BindPassword = p.getenv(pwEnv); c.BindPassword == "" {
+			if fl.BindPassword == "" && pwEnv != "" {
+				if fl.BindPassword = p.getenv(pwEnv); fl.BindPassword == "" {
 					missing = append(missing, f+".bind_password_env names environment variable "+pwEnv+", which is unset or empty")
 				}
 			}
-			for _, req := range []struct{ v, name string }{{c.URL, "url"}, {c.BindDN, "bind_dn"}, {c.BaseDN, "base_dn"}} {
+			for _, req := range []struct{ v, name string }{{fl.URL, "url"}, {fl.BindDN, "bind_dn"}, {fl.BaseDN, "base_dn"}} {
 				if req.v == "" && len(missing) == 0 {
 					return p.errf(v.Line, "%s needs %s", f, req.name)
 				}
 			}
-			if c.BindPassword == "" && len(missing) == 0 {
+			if fl.BindPassword == "" && len(missing) == 0 {
 				return p.errf(v.Line, "%s needs bind_password (as ${env:NAME}) or bind_password_env", f)
 			}
-			c.StartTLS = targets.LDAPStartTLS(c.URL, c.Insecure)
+			c := fl.Config()
 			t.LDAP = &c
 			return nil
 		},

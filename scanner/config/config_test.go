@@ -20,14 +20,18 @@ targets:
       url: https://api.example.com/scim/v2
       token_env: SLACK_TOKEN
       deprovision: delete
+      timeout: 45s
+      max_attempts: 5
+      retry_wait_max: 2s
   corp:
     ldap:
       url: ldap://ldap.corp.example
+      start_tls: true
       bind_dn: cn=sunset,dc=corp
       bind_password: ${env:LDAP_PW}
       base_dn: ou=people,dc=corp
       flavor: openldap
-      ca_file: /etc/ssl/corp.pem
+      group_base_dn: ou=groups,dc=corp
 policy:
   sla: 3d
   timezone: Europe/Berlin
@@ -56,17 +60,17 @@ func TestParseGood(t *testing.T) {
 	if wh.Name != "warehouse" || wh.Line != 3 || wh.Kind() != "postgres" || wh.Postgres.DSN != "postgres://u:hunter2@db/x" || wh.Err != nil {
 		t.Errorf("warehouse = %+v line %d", wh.Config, wh.Line)
 	}
-	if sl.Line != 6 || sl.SCIM.Token != "tok-123" || sl.SCIM.Deprovision != "delete" {
+	if sl.Line != 6 || sl.SCIM.Token != "tok-123" || sl.SCIM.Deprovision != "delete" || sl.SCIM.Timeout != 45*time.Second || sl.SCIM.MaxAttempts != 5 || sl.SCIM.UserAgent != "sunset-scan" {
 		t.Errorf("slack = line %d %v", sl.Line, sl.SCIM)
 	}
-	if corp.LDAP.BindPassword != "pw-456" || !corp.LDAP.StartTLS || corp.LDAP.CAFile != "/etc/ssl/corp.pem" {
+	if corp.LDAP.BindPassword != "pw-456" || !corp.LDAP.StartTLS || corp.LDAP.GroupBaseDN != "ou=groups,dc=corp" {
 		t.Errorf("corp = %v", corp.LDAP)
 	}
 	if cfg.Policy.SLA != 72*time.Hour || !cfg.Policy.SLASet || cfg.Policy.Location.String() != "Europe/Berlin" || cfg.Policy.MaxGrant != 365*24*time.Hour {
 		t.Errorf("policy = %+v", cfg.Policy)
 	}
 	a := cfg.Policy.Allow[0]
-	if a.Line != 24 || a.Reason != "vendor appliance" || a.Account.Text != "svc_*" {
+	if a.Line != 28 || a.Reason != "vendor appliance" || a.Account.Text != "svc_*" {
 		t.Errorf("allow = %+v", a)
 	}
 	before := time.Date(2027, 1, 31, 22, 0, 0, 0, time.UTC) // 23:00 Berlin: still the last day
@@ -83,7 +87,7 @@ func TestParseGood(t *testing.T) {
 	if !cfg.Policy.Excluded("warehouse", "replicator_2") || !cfg.Policy.Excluded("warehouse", "postgres") || cfg.Policy.Excluded("warehouse", "postgres2") || cfg.Policy.Excluded("slack", "postgres") {
 		t.Errorf("exclude patterns misapplied")
 	}
-	if cfg.TargetLine("corp") != 11 {
+	if cfg.TargetLine("corp") != 14 {
 		t.Errorf("corp line = %d", cfg.TargetLine("corp"))
 	}
 }
@@ -119,6 +123,9 @@ func TestParseRejects(t *testing.T) {
 		{"allow unknown target", "policy:\n  allow:\n    - {target: w, account: x, reason: r, approved_by: a, expires: 2027-01-01}\n", "target \"w\" is not defined"},
 		{"exclude unknown target", "policy:\n  exclude:\n    w: [x]\n", "sunset.yaml:3: policy.exclude: target \"w\""},
 		{"bad pattern", "targets:\n  w:\n    postgres: {dsn_env: A}\npolicy:\n  exclude:\n    w: [\"[\"]\n", "malformed"},
+		{"bad max_attempts", "targets:\n  s:\n    scim: {url: https://x, token_env: T, max_attempts: 50}\n", "max_attempts 50 must be between 1 and 20"},
+		{"max_attempts not a number", "targets:\n  s:\n    scim: {url: https://x, token_env: T, max_attempts: many}\n", "must be a whole number"},
+		{"bad timeout", "targets:\n  s:\n    scim: {url: https://x, token_env: T, timeout: soon}\n", "scim.timeout"},
 		{"bad flavor", "targets:\n  c:\n    ldap: {url: ldaps://x, bind_dn: cn=a, base_dn: dc=x, bind_password_env: P, flavor: novell}\n", "flavor \"novell\""},
 		{"bad deprovision", "targets:\n  s:\n    scim: {url: https://x, token_env: T, deprovision: shred}\n", "deprovision \"shred\""},
 		{"insecure not bool", "targets:\n  c:\n    ldap: {url: ldap://x, bind_dn: cn=a, base_dn: dc=x, bind_password_env: P, insecure: maybe}\n", "insecure must be true or false"},
