@@ -113,15 +113,18 @@ type ledgerCred struct {
 }
 
 type engine struct {
-	in       Input
-	res      *Result
-	ids      *identities
-	creds    map[string]*cred   // TARGET/ACCOUNT
-	members  map[string][]*cred // TARGET/USER → memberships of that user
-	perTgt   map[string]int     // declared credentials per target
-	ledger   map[string]*ledgerCred
-	ledgerID map[string]ledgerIdentity
-	seen     map[string]bool // finding dedup by fingerprint
+	in      Input
+	res     *Result
+	ids     *identities
+	creds   map[string]*cred   // TARGET/ACCOUNT
+	members map[string][]*cred // TARGET/USER → memberships of that user
+	// memberLedger maps TARGET/USER to the ledger keys (TARGET/GROUP/USER)
+	// of that user's group memberships, for the revoked ones' check.
+	memberLedger map[string][]string
+	perTgt       map[string]int // declared credentials per target
+	ledger       map[string]*ledgerCred
+	ledgerID     map[string]ledgerIdentity
+	seen         map[string]bool // finding dedup by fingerprint
 }
 
 type ledgerIdentity struct {
@@ -142,15 +145,16 @@ func Scan(ctx context.Context, in Input) (*Result, error) {
 		loc = time.UTC
 	}
 	e := &engine{
-		in:       in,
-		res:      &Result{Now: in.Now, SLA: in.SLA},
-		ids:      newIdentities(loc),
-		creds:    map[string]*cred{},
-		members:  map[string][]*cred{},
-		perTgt:   map[string]int{},
-		ledger:   map[string]*ledgerCred{},
-		ledgerID: map[string]ledgerIdentity{},
-		seen:     map[string]bool{},
+		in:           in,
+		res:          &Result{Now: in.Now, SLA: in.SLA},
+		ids:          newIdentities(loc),
+		creds:        map[string]*cred{},
+		members:      map[string][]*cred{},
+		memberLedger: map[string][]string{},
+		perTgt:       map[string]int{},
+		ledger:       map[string]*ledgerCred{},
+		ledgerID:     map[string]ledgerIdentity{},
+		seen:         map[string]bool{},
 	}
 	t0 := time.Now()
 	if err := e.readDeclared(); err != nil {
@@ -302,6 +306,10 @@ func (e *engine) readLedger() error {
 		if lc == nil {
 			lc = &ledgerCred{}
 			e.ledger[key] = lc
+			if group, user, ok := strings.Cut(r.Account, "/"); ok && r.System == "scim" && group != "" && user != "" {
+				u := connector.ID(r.Target, user)
+				e.memberLedger[u] = append(e.memberLedger[u], key)
+			}
 		}
 		lc.event, lc.line, lc.system = r.Event, line, r.System
 		if r.Identity != nil {
@@ -589,6 +597,21 @@ func (e *engine) account(target, system string, a connector.Account, verify *[]s
 				})
 			}
 		}
+	}
+	// Revoked group memberships of this user that are back.
+	for _, key := range e.memberLedger[id] {
+		lc := e.ledger[key]
+		_, acct, _ := connector.ParseID(key)
+		group, _, _ := strings.Cut(acct, "/")
+		if lc.event != evidence.EventCredentialRevoked || !a.Usable || !contains(a.Groups, group) {
+			continue
+		}
+		e.add(Finding{
+			Rule: RuleRevocationNotPropagated, Target: target, System: system, Account: acct, Identity: lc.identity, Owner: lc.owner, EndDate: lc.endDate,
+			Message:  fmt.Sprintf("The ledger records the membership %s as revoked (line %d) but the target lists user %s in group %s again.", key, lc.line, a.Key, group),
+			Checked:  a.State + ", member of " + group,
+			Location: e.targetLoc(target),
+		})
 	}
 	// Group memberships of this user.
 	for _, m := range e.members[id] {

@@ -455,3 +455,45 @@ func TestRecordsAfterATamperedLineStillCount(t *testing.T) {
 		t.Fatalf("findings:\n%s", got)
 	}
 }
+
+func TestGroupMemberships(t *testing.T) {
+	st := map[string]any{"version": 4, "resources": []any{
+		map[string]any{"mode": "managed", "type": "sunset_identity", "name": "i", "instances": []any{
+			map[string]any{"index_key": "bob", "attributes": map[string]any{"name": "bob", "kind": "contractor", "owner": "o", "end_date": "2027-06-01"}},
+			map[string]any{"index_key": "amy", "attributes": map[string]any{"name": "amy", "kind": "human", "owner": "o", "end_date": "2030-06-01"}},
+		}},
+		map[string]any{"mode": "managed", "type": "sunset_scim_group_membership", "name": "m", "instances": []any{
+			map[string]any{"index_key": "bob", "attributes": map[string]any{"id": "crm/admins/u-bob", "group_id": "admins", "user_id": "u-bob", "identity_id": "bob"}},
+			map[string]any{"index_key": "amy", "attributes": map[string]any{"id": "crm/admins/u-amy", "group_id": "admins", "user_id": "u-amy", "identity_id": "amy"}},
+		}},
+		map[string]any{"mode": "managed", "type": "sunset_scim_user", "name": "u", "instances": []any{
+			map[string]any{"index_key": "bob", "attributes": map[string]any{"id": "crm/u-bob", "identity_id": "amy"}},
+			map[string]any{"index_key": "amy", "attributes": map[string]any{"id": "crm/u-amy", "identity_id": "amy"}},
+			map[string]any{"index_key": "cy", "attributes": map[string]any{"id": "crm/u-cy", "identity_id": "amy"}},
+		}},
+	}}
+	b, _ := json.Marshal(st)
+	p := filepath.Join(t.TempDir(), "s.json")
+	os.WriteFile(p, b, 0o600)
+	ledger := writeLedger(t,
+		evidence.Record{Event: evidence.EventCredentialRevoked, Target: "crm", System: "scim", Account: "ops/u-cy", Identity: &evidence.IdentityRef{Name: "cy"}},
+		evidence.Record{Event: evidence.EventCredentialRevoked, Target: "crm", System: "scim", Account: "auditors/u-cy", Identity: &evidence.IdentityRef{Name: "cy"}},
+	)
+	res, err := Scan(context.Background(), Input{Now: now, SLA: time.Hour, States: []string{p}, Ledger: ledger, Targets: []TargetSpec{
+		spec("crm", 1, &fakeTarget{system: "scim", accounts: []connector.Account{
+			{Key: "u-bob", Usable: true, Groups: []string{"admins", "staff"}, State: "active=true"},
+			{Key: "u-amy", Usable: true, Groups: []string{"admins"}, State: "active=true"},
+			{Key: "u-cy", Usable: true, Groups: []string{"ops"}, State: "active=true"},
+		}}),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "revocation-not-propagated crm/ops/u-cy cy\nstale-access crm/admins/u-bob bob"
+	if got := rules(res); got != want {
+		t.Fatalf("findings:\n%s\nwant:\n%s", got, want)
+	}
+	if f := find(t, res, RuleStaleAccess, "admins/u-bob"); f.Checked != "active=true, member of admins" || f.Address != `sunset_scim_group_membership.m["bob"]` {
+		t.Errorf("%+v", f)
+	}
+}
