@@ -121,6 +121,9 @@ func TestEveryFlagHasAnExample(t *testing.T) {
 			if f.Name != "help" && !strings.Contains(f.Usage, "e.g.") {
 				t.Errorf("%s --%s: usage %q has no example", c.CommandPath(), f.Name, f.Usage)
 			}
+			if strings.Contains(f.Usage, "`") {
+				t.Errorf("%s --%s: a backquote in the usage becomes the value's name in --help", c.CommandPath(), f.Name)
+			}
 		})
 		if c.Runnable() && c.Example == "" && c.Name() != "version" {
 			t.Errorf("%s has no example", c.CommandPath())

@@ -62,7 +62,7 @@ incomplete scan.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.config, "config", "", "scan configuration (YAML: targets and policy), e.g. --config sunset.yaml")
-	fl.StringArrayVar(&f.states, "state", nil, "Terraform state, raw (`terraform state pull`) or `terraform show -json`; repeat for every workspace, e.g. --state prod.json --state staging.json")
+	fl.StringArrayVar(&f.states, "state", nil, "Terraform state FILE, raw (from terraform state pull) or the output of terraform show -json; repeat for every workspace, e.g. --state prod.json --state staging.json")
 	fl.StringVar(&f.roster, "roster", "", "HR export the roster reads (.csv or .json), e.g. --roster hr/roster.csv")
 	fl.StringVar(&f.ledger, "ledger", "", "evidence ledger (JSONL); its chain is verified, with SUNSET_EVIDENCE_KEY when set, e.g. --ledger evidence/sunset.jsonl")
 	fl.StringVar(&f.sourceDir, "source-dir", "", "Terraform sources, to point findings at the .tf line that declares them, e.g. --source-dir infra")
