@@ -162,8 +162,14 @@ func (r *ldapAccountResource) ValidateConfig(ctx context.Context, req resource.V
 // base_dn, decides replacement, fills object_classes and locked, and warns
 // about an expiry that is missing or outlives the identity.
 func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || r.rt == nil {
-		return // destroy, or provider not configured yet
+	if r.rt == nil {
+		return // provider not configured yet
+	}
+	if req.Plan.Raw.IsNull() {
+		var state ldapAccountModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_ldap_account", state.ID.ValueString())...)
+		return
 	}
 	var plan, state, config ldapAccountModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)

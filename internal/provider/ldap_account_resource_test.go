@@ -841,7 +841,9 @@ func TestAccLDAPAccountHostileNames(t *testing.T) {
 		entries = append(entries, fmt.Sprintf("    %s = %q", ldapHCL(n), mode))
 	}
 	cfg := func(accounts []string) string {
-		return ldapProvider(ledger, s) + fmt.Sprintf(`
+		// More accounts than the default mass-revocation limit are destroyed
+		// at once here, deliberately.
+		return providerConfig(ledger, ldapTargets(s, "")+"\n  safeguards = { max_revocations = 100 }") + fmt.Sprintf(`
 resource "sunset_ldap_account" "h" {
   for_each    = {
 %s
