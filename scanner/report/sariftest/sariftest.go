@@ -1,22 +1,56 @@
 // Package sariftest validates SARIF output against the OASIS SARIF 2.1.0
 // JSON schema, for tests.
 //
-// The schema is OASIS's file, not this project's: it is not committed here
-// but read from the team's shared data (shared/sarif/sarif-schema-2.1.0.json
-// beside the repository, as CI lays it out), or from SUNSET_SARIF_SCHEMA.
-// Without it the test fails when CI=true and is skipped otherwise.
+// The schema is OASIS's document, not this project's, so it is not committed
+// here. Tests read it from SUNSET_SARIF_SCHEMA when set, otherwise from the
+// public-domain github.com/owenrumney/go-sarif/v3 module, which embeds the
+// official schema and which `go mod download` fetches from the Go module
+// proxy like any dependency, otherwise from shared/sarif/ beside the
+// repository. Without it the test fails when CI=true and is skipped otherwise.
 package sariftest
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	// Keeps the module holding the official schema in go.mod, so that CI's
+	// `go mod download` fetches it.
+	_ "github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 )
+
+// sarifModule embeds the OASIS schema in schemaFile as a Go raw string.
+const (
+	sarifModule = "github.com/owenrumney/go-sarif/v3"
+	schemaFile  = "pkg/report/v210/sarif/schema.go"
+)
+
+// moduleSchema reads the schema out of the go-sarif module's source in the
+// module cache.
+func moduleSchema() ([]byte, string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", sarifModule).Output()
+	if err != nil {
+		return nil, "", err
+	}
+	p := filepath.Join(strings.TrimSpace(string(out)), schemaFile)
+	src, err := os.ReadFile(p)
+	if err != nil {
+		return nil, "", err
+	}
+	start := bytes.Index(src, []byte("= `"))
+	end := bytes.LastIndexByte(src, '`')
+	if start < 0 || end <= start+3 {
+		return nil, "", errors.New(p + " does not hold the schema as a raw string")
+	}
+	return src[start+3 : end], p, nil
+}
 
 // SchemaID is the schema's own id, under which it is registered.
 const SchemaID = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -56,20 +90,29 @@ func fileExists(p string) bool {
 // when it cannot be found.
 func Schema(t testing.TB) *jsonschema.Schema {
 	t.Helper()
-	p := SchemaPath()
+	var data []byte
+	p := os.Getenv("SUNSET_SARIF_SCHEMA")
 	if p == "" {
-		msg := "the SARIF 2.1.0 schema was not found: set SUNSET_SARIF_SCHEMA or provide ../" + rel
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
+		var err error
+		if data, p, err = moduleSchema(); err != nil {
+			p = SchemaPath()
+			data = nil
 		}
-		t.Skip(msg)
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		t.Fatal(err)
+	if data == nil {
+		if p == "" {
+			msg := "the SARIF 2.1.0 schema was not found: run `go mod download` (module " + sarifModule + "), set SUNSET_SARIF_SCHEMA or provide ../" + rel
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+		var err error
+		if data, err = os.ReadFile(p); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("schema %s: %v", p, err)
 	}
