@@ -29,6 +29,9 @@ type runtime struct {
 	ledgerOnce sync.Once
 	ledger     *evidence.Ledger
 	ledgerErr  error
+	// recoveries holds the ledger.recovered records Append wrote, by seq,
+	// until record() turns the one before its own record into a warning.
+	recoveries sync.Map
 
 	targets map[string]*target
 	// breaker stops a plan that destroys more sunset resources than allowed.
@@ -64,7 +67,9 @@ func (rt *runtime) knownEndDate(identity string) (endDate string, ok bool) {
 // openLedger opens the ledger on first use, so that a plan never touches it.
 func (rt *runtime) openLedger() (*evidence.Ledger, error) {
 	rt.ledgerOnce.Do(func() {
-		rt.ledger, rt.ledgerErr = evidence.Open(rt.ledgerFile, rt.ledgerOpts)
+		opts := rt.ledgerOpts
+		opts.OnRecovery = func(r evidence.Record) { rt.recoveries.Store(r.Seq, r) }
+		rt.ledger, rt.ledgerErr = evidence.Open(rt.ledgerFile, opts)
 	})
 	return rt.ledger, rt.ledgerErr
 }
@@ -86,6 +91,19 @@ func (rt *runtime) record(ctx context.Context, rec evidence.Record) (evidence.Re
 		return rec, diags
 	}
 	tflog.Debug(ctx, "evidence recorded", map[string]any{"event": string(written.Event), "seq": written.Seq, "target": written.Target, "account": written.Account})
+	// Append writes a ledger.recovered record right before ours when it
+	// found a torn last line: the operator hears of it in this apply, not
+	// only from the next `sunset evidence verify`.
+	if v, ok := rt.recoveries.LoadAndDelete(written.Seq - 1); ok {
+		rr := v.(evidence.Record)
+		d := rr.Details
+		tflog.Warn(ctx, "evidence ledger: torn line recovered", map[string]any{"line": d[evidence.DetailTornLine], "seq": rr.Seq})
+		diags.AddWarning("Evidence ledger: a torn line was recovered",
+			fmt.Sprintf("Line %s of the evidence ledger %s was damaged (%s), as a crash or power loss in the middle of a write leaves it (or an edit of the file). "+
+				"It stays in the file but is not trusted as a record: ledger.recovered record %d names it (sha256 %s, %s bytes) and the chain continues from the last valid record; `sunset evidence verify` lists it. "+
+				"A revocation whose record was being written never reported success, so Terraform kept it in state and retries it.",
+				d[evidence.DetailTornLine], rt.ledgerFile, d[evidence.DetailReason], rr.Seq, d[evidence.DetailTornSHA256], d[evidence.DetailTornBytes]))
+	}
 	diags.Append(rt.deliverEvidence(ctx)...)
 	return written, diags
 }
