@@ -27,7 +27,11 @@ type Config struct {
 	IncludeBuiltin bool
 	// MaxConns caps the pool; 0 means pgxpool's default (max(4, CPUs)).
 	MaxConns int32
-	// InventoryPageSize is how many roles Inventory reads per query; 0 means 500.
+	// InventoryPageSize, when above 0, makes Inventory read keyset pages of
+	// that many roles and release the connection between pages, for an fn
+	// that calls the Client with MaxConns 1. 0 (the default) lists every
+	// role in one streamed query: faster, one consistent snapshot, memory
+	// just as flat. See Inventory.
 	InventoryPageSize int
 	// TerminateWait is how long Revoke waits for terminated sessions to
 	// leave pg_stat_activity; 0 means 5s.
@@ -85,9 +89,6 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if _, ok := poolCfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		poolCfg.ConnConfig.RuntimeParams["application_name"] = "sunset"
-	}
-	if cfg.InventoryPageSize <= 0 {
-		cfg.InventoryPageSize = 500
 	}
 	if cfg.TerminateWait <= 0 {
 		cfg.TerminateWait = 5 * time.Second

@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/testenv"
 )
 
 // collect lists the accounts whose key starts with prefix.
@@ -29,12 +31,23 @@ func collect(t *testing.T, c *Client, prefix string) map[string]connector.Accoun
 }
 
 func TestInventoryListsAccountsWithState(t *testing.T) {
-	// A tiny page size makes every listing cross several pages.
-	c, pg := newClient(t, func(cfg *Config) { cfg.InventoryPageSize = 2 })
+	// The one streamed query (the default), and keyset pages: a tiny page
+	// size makes every listing cross several pages.
+	for _, size := range []int{0, 2} {
+		t.Run(fmt.Sprintf("page size %d", size), func(t *testing.T) {
+			c, pg := newClient(t, func(cfg *Config) { cfg.InventoryPageSize = size })
+			testInventoryListsAccountsWithState(t, c, pg)
+		})
+	}
+}
+
+func testInventoryListsAccountsWithState(t *testing.T, c *Client, pg *testenv.Postgres) {
 	ctx := ctxT(t)
 	p := roleName("inv") + "_"
 	g := p + "group" // NOLOGIN, no session: a group, not an account
+	g0 := p + "agroup"
 	super(t, pg, "create role "+ident(g))
+	super(t, pg, "create role "+ident(g0))
 	future := serverNow(t, c).Add(48 * time.Hour)
 	past := serverNow(t, c).Add(-time.Hour)
 	mk := func(name string, spec RoleSpec) {
@@ -43,7 +56,7 @@ func TestInventoryListsAccountsWithState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mk(p+"active", RoleSpec{ConnectionLimit: -1, ValidUntil: &future, MemberOf: []string{g}})
+	mk(p+"active", RoleSpec{ConnectionLimit: -1, ValidUntil: &future, MemberOf: []string{g, g0}})
 	mk(p+"noexpiry", RoleSpec{ConnectionLimit: -1})
 	mk(p+"expired", RoleSpec{ConnectionLimit: -1, ValidUntil: &past})
 	mk(p+"revoked", RoleSpec{ConnectionLimit: -1})
@@ -66,16 +79,19 @@ func TestInventoryListsAccountsWithState(t *testing.T) {
 		}
 		t.Fatalf("listed %d accounts %v, want 9 (5 bulk, active, noexpiry, expired, lingering)", len(got), keys)
 	}
-	for _, absent := range []string{g, p + "revoked"} {
+	for _, absent := range []string{g, g0, p + "revoked"} {
 		if _, ok := got[absent]; ok {
 			t.Errorf("%q listed: group roles and revoked (NOLOGIN, no session) roles are not accounts", absent)
 		}
 	}
 	a := got[p+"active"]
-	if !a.Usable || a.ExpiresAt == nil || !a.ExpiresAt.Equal(future.Truncate(time.Microsecond)) || len(a.Groups) != 1 || a.Groups[0] != g || a.Name != a.Key {
+	if !a.Usable || a.ExpiresAt == nil || !a.ExpiresAt.Equal(future.Truncate(time.Microsecond)) || len(a.Groups) != 2 || a.Groups[0] != g0 || a.Groups[1] != g || a.Name != a.Key {
 		t.Errorf("active = %+v", a)
 	}
-	if a := got[p+"noexpiry"]; !a.Usable || a.ExpiresAt != nil || a.State != "rolcanlogin=true, 0 sessions" {
+	if want := "rolcanlogin=true, rolvaliduntil=" + future.UTC().Truncate(time.Second).Format(time.RFC3339) + ", 0 sessions"; a.State != want {
+		t.Errorf("active: State %q, want %q", a.State, want)
+	}
+	if a := got[p+"noexpiry"]; !a.Usable || a.ExpiresAt != nil || a.State != "rolcanlogin=true, 0 sessions" || a.Groups == nil || len(a.Groups) != 0 {
 		t.Errorf("noexpiry = %+v", a)
 	}
 	if a := got[p+"expired"]; a.Usable || a.ExpiresAt == nil || !strings.Contains(a.State, "expired") {
@@ -155,5 +171,40 @@ func TestInventoryReleasesTheConnectionBetweenPagesAndStopsOnError(t *testing.T)
 	err = c.Inventory(ctx, func(connector.Account) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("fn error: got %v after %d calls, want it returned after 1", err, calls)
+	}
+}
+
+func TestInventoryStreamStopsOnErrorAndTheClientGoesOn(t *testing.T) {
+	c, _ := newClient(t)
+	ctx := ctxT(t)
+	p := roleName("stream") + "_"
+	for i := 0; i < 3; i++ {
+		if _, err := c.Create(ctx, RoleSpec{Name: roleName(p), ConnectionLimit: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := errors.New("stop here")
+	calls := 0
+	err := c.Inventory(ctx, func(connector.Account) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("fn error: got %v after %d calls, want it returned after 1", err, calls)
+	}
+	// The listing that was stopped leaves the pool usable.
+	if got := collect(t, c, p); len(got) != 3 {
+		t.Fatalf("after a stopped listing, listed %d of 3 accounts", len(got))
+	}
+	// fn may call the Client while the stream holds a connection: the
+	// default pool has others.
+	seen := 0
+	err = c.Inventory(ctx, func(a connector.Account) error {
+		if !strings.HasPrefix(a.Key, p) {
+			return nil
+		}
+		seen++
+		_, err := c.Verify(ctx, a.Key)
+		return err
+	})
+	if err != nil || seen != 3 {
+		t.Fatalf("verify from fn: seen %d, err %v", seen, err)
 	}
 }
