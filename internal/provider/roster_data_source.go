@@ -29,6 +29,7 @@ type rosterModel struct {
 	Identities     map[string]inlineIdentityModel `tfsdk:"identities"`
 	File           types.String                   `tfsdk:"file"`
 	SCIM           *rosterSCIMModel               `tfsdk:"scim"`
+	MinIdentities  types.Int64                    `tfsdk:"min_identities"`
 	AsOf           types.String                   `tfsdk:"as_of"`
 	ExpiringWithin types.String                   `tfsdk:"expiring_within"`
 	EvaluatedAt    types.String                   `tfsdk:"evaluated_at"`
@@ -109,6 +110,10 @@ func (d *rosterDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				MarkdownDescription: "Path of a JSON or CSV export from the HR system of record (chosen by the `.json` or `.csv` extension). Columns: `name`, `kind` (default `human`), `owner`, `end_date`, `status` (`active` or `terminated`), `start_date`, `email`; any other column goes into `attributes`. An empty export is an error, never \"everyone left\".",
 			},
 			"scim": rosterSCIMSchema(),
+			"min_identities": schema.Int64Attribute{
+				Optional:            true,
+				MarkdownDescription: "Fewest identities the `file` and `scim` sources must return, each on its own. A source that returns fewer is an error, so a truncated export cannot read as people having left. Zero identities from a source is always an error.",
+			},
 			"as_of": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Evaluate at this RFC 3339 instant instead of now, to forecast. It may not be earlier than the current time: turning the clock back cannot keep ended identities alive.",
@@ -207,11 +212,17 @@ func (d *rosterDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 			resp.Diagnostics.AddAttributeError(path.Root("file"), "Cannot read the roster file", err.Error())
 			return
 		}
+		if !enoughIdentities(&resp.Diagnostics, path.Root("file"), "roster file "+f, len(fromFile), m.MinIdentities) {
+			return
+		}
 		ids = append(ids, fromFile...)
 	}
 	if m.SCIM != nil {
 		fromSCIM := rt.readSCIMRoster(ctx, m.SCIM, ids, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
+			return
+		}
+		if !enoughIdentities(&resp.Diagnostics, path.Root("scim"), "the SCIM directory", len(fromSCIM), m.MinIdentities) {
 			return
 		}
 		ids = append(ids, fromSCIM...)
@@ -385,4 +396,16 @@ func describeEnd(e lifecycle.Evaluated) string {
 	default:
 		return "end date " + e.EndDate
 	}
+}
+
+// enoughIdentities refuses a source that returned fewer identities than
+// min_identities: a truncated export must not read as people having left.
+// (Sources that return none are refused by their readers already.)
+func enoughIdentities(diags *diag.Diagnostics, at path.Path, source string, got int, min types.Int64) bool {
+	if min.IsNull() || min.IsUnknown() || int64(got) >= min.ValueInt64() {
+		return true
+	}
+	diags.AddAttributeError(at, "Roster source returned too few identities",
+		fmt.Sprintf("%s returned %d identities; min_identities is %d. A truncated export would otherwise end everyone missing from it. Check the source; if the drop is real, lower min_identities.", source, got, min.ValueInt64()))
+	return false
 }

@@ -71,6 +71,13 @@ func TestAccMassRevocationBreaker(t *testing.T) {
 				ExpectError: wrapped(`Mass-revocation safeguard`, `would destroy 11 sunset resources, more than safeguards.max_revocations (10)`, `acknowledge_revocations = 11`),
 			},
 			{
+				// With min_identities the roster itself refuses the
+				// truncated export, before any destroy is planned.
+				Config:      strings.Replace(fileRosterConfig(ledger, export, ""), `data "sunset_roster" "staff" {`, `data "sunset_roster" "staff" {
+  min_identities = 10`, 1),
+				ExpectError: wrapped(`Roster source returned too few identities`, `returned 1 identities; min_identities is 10`),
+			},
+			{
 				// An acknowledgement of another number does not cover it.
 				Config:      fileRosterConfig(ledger, export, `safeguards = { acknowledge_revocations = 10 }`),
 				ExpectError: wrapped(`would destroy 11 sunset resources, but acknowledge_revocations is 10`),
