@@ -20,14 +20,17 @@ func newEvidence(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Verify the evidence ledger and report on revocations",
 		Long:  "Commands on the evidence ledger, the hash-chained JSONL file the provider appends to.",
 		Example: `  sunset evidence verify evidence/sunset.jsonl
+  sunset evidence head evidence/sunset.jsonl > ledger-head.txt
+  sunset evidence verify evidence/sunset.jsonl --head "$(cat ledger-head.txt)"
   sunset evidence report evidence/sunset.jsonl --since 2027-01-01 --sla 1d --format csv`,
 	}
-	c.AddCommand(newEvidenceVerify(stdout), newEvidenceReport(stdout))
+	c.AddCommand(newEvidenceVerify(stdout), newEvidenceHead(stdout, stderr), newEvidenceReport(stdout))
 	return c
 }
 
 func newEvidenceVerify(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
+	var head string
+	c := &cobra.Command{
 		Use:   "verify LEDGER",
 		Short: "Check the ledger's hash chain (and HMAC with SUNSET_EVIDENCE_KEY)",
 		Long: `verify reads the whole ledger and checks every record's hash, its link to
@@ -35,20 +38,36 @@ the record before it, its sequence number, and its HMAC when
 SUNSET_EVIDENCE_KEY is set. A torn line that a later ledger.recovered record
 accounts for is accepted and listed.
 
-Exit codes: 0 intact, 1 tampered (the first bad line is named), 2 the ledger
-cannot be read.`,
+A chain cut short, or rewritten and re-chained from some record on, still
+verifies on its own. With --head SEQ:HASH (saved earlier by 'sunset evidence
+head', outside the ledger) verify also checks that the ledger still holds
+that record, and says whether it was truncated (it ends before SEQ) or
+rewritten (record SEQ, on the line named, has another hash).
+
+Exit codes: 0 intact (and holding --head's record), 1 tampered (the first bad
+line is named), truncated or rewritten, 2 the ledger cannot be read or --head
+is not SEQ:HASH.`,
 		Example: `  sunset evidence verify evidence/sunset.jsonl
-  SUNSET_EVIDENCE_KEY=... sunset evidence verify evidence/sunset.jsonl`,
+  SUNSET_EVIDENCE_KEY=... sunset evidence verify evidence/sunset.jsonl
+
+  # In CI: the head saved by the previous run must still be in the ledger
+  sunset evidence verify evidence/sunset.jsonl --head "$(cat previous/ledger-head.txt)"
+  sunset evidence head evidence/sunset.jsonl > ledger-head.txt`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
 			key := evidence.KeyFromEnv()
+			if cmd.Flags().Changed("head") {
+				want, err := parseHeadFlag(head)
+				if err != nil {
+					return err
+				}
+				return verifyWithHead(stdout, args[0], want, key)
+			}
 			rep, err := evidence.VerifyFile(args[0], key)
 			if err != nil {
 				return exit(2, "cannot read the ledger: %v", err)
 			}
-			for _, r := range rep.Recovered {
-				fmt.Fprintf(stdout, "note: line %d was torn (%s) and is accounted for by ledger.recovered record %d\n", r.TornLine, r.Reason, r.RecoveredBySeq)
-			}
+			noteRecovered(stdout, rep)
 			if rep.FirstBad != nil {
 				return exit(1, "ledger %s is TAMPERED: line %d: %s (%d valid records before it)", args[0], rep.FirstBad.Line, rep.FirstBad.Reason, rep.Records)
 			}
@@ -60,6 +79,8 @@ cannot be read.`,
 			return nil
 		},
 	}
+	c.Flags().StringVar(&head, "head", "", "SEQ:HASH of a record the ledger must still hold, as sunset evidence head printed it earlier, e.g. --head 42:3f1c...e9 (64 hex digits)")
+	return c
 }
 
 func newEvidenceReport(stdout io.Writer) *cobra.Command {
