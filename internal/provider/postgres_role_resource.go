@@ -222,13 +222,15 @@ func (r *postgresRoleResource) ValidateConfig(ctx context.Context, req resource.
 // ModifyPlan computes id, valid_until and can_login, checks the target and
 // warns about an expiry that is missing or outlives the identity.
 func (r *postgresRoleResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() {
-		// Destroy: nothing to compute. This is where a plan-wide breaker on
-		// the number of revocations (issue 7) hooks in.
-		return
-	}
 	if r.rt == nil {
 		return // provider not configured yet
+	}
+	if req.Plan.Raw.IsNull() {
+		// Destroy: a revocation, counted against the mass-revocation breaker.
+		var state postgresRoleModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_postgres_role", state.ID.ValueString())...)
+		return
 	}
 	var plan, state postgresRoleModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)

@@ -1100,3 +1100,61 @@ func TestPostgresRolePlanWarnings(t *testing.T) {
 		})
 	}
 }
+
+// --- Mass-revocation breaker -----------------------------------------------------
+
+func breakerConfig(ledger, dsn, safeguards string, names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = hclString(n)
+	}
+	return providerConfig(ledger, fmt.Sprintf(`targets = { warehouse = { postgres = { dsn = %q } } }
+  %s`, dsn, safeguards)) + fmt.Sprintf(`
+resource "sunset_postgres_role" "r" {
+  for_each    = toset([%s])
+  target      = "warehouse"
+  name        = each.key
+  identity_id = "svc-${each.key}"
+  expires_at  = %q
+}
+`, strings.Join(quoted, ", "), day(30))
+}
+
+// TestAccPostgresRoleCountedByMassRevocationBreaker: role destroys count
+// against safeguards.max_revocations like identity destroys do.
+func TestAccPostgresRoleCountedByMassRevocationBreaker(t *testing.T) {
+	pg, dsn := adminDSN(t)
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	names := []string{"sx_brk_1", "sx_brk_2", "sx_brk_3", "sx_brk_4"}
+	limit := `safeguards = { max_revocations = 3 }`
+	allLogin := func(want bool) error {
+		for _, n := range names {
+			if f, err := readRole(pg, n); err != nil || f.canLogin != want {
+				return fmt.Errorf("role %s: %+v %v, want login=%t", n, f, err, want)
+			}
+		}
+		return nil
+	}
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{Config: breakerConfig(ledger, dsn, limit, names)},
+			{
+				Config:      breakerConfig(ledger, dsn, limit, nil),
+				ExpectError: wrapped(`Mass-revocation safeguard`, `would destroy 4 sunset resources, more than safeguards.max_revocations (3)`),
+			},
+			{
+				PreConfig: func() {
+					// The failed plan revoked nothing.
+					if err := allLogin(true); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: breakerConfig(ledger, dsn, `safeguards = { max_revocations = 3, acknowledge_revocations = 4 }`, nil),
+				ConfigStateChecks: []statecheck.StateCheck{ledgerCheck(func() error {
+					return allLogin(false)
+				})},
+			},
+		},
+	})
+}
