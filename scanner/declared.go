@@ -42,8 +42,28 @@ type identities struct {
 	byName map[string]*identity
 	order  []*identity
 	loc    *time.Location
-	// ends remembers parsed end dates: a roster repeats a few dates many times.
-	ends map[string]time.Time
+	// ends remembers parsed end dates: a roster repeats a few dates many
+	// times, and often in a row (lastEnd).
+	ends    map[string]time.Time
+	lastEnd struct {
+		date string
+		at   time.Time
+	}
+	slab slab[identity]
+}
+
+// slab hands out pointers to values allocated a block at a time: a state
+// declares identities and credentials by the hundred thousand, and one
+// allocation per block is much cheaper than one per value.
+type slab[T any] struct{ free []T }
+
+func (s *slab[T]) new() *T {
+	if len(s.free) == 0 {
+		s.free = make([]T, 256)
+	}
+	p := &s.free[0]
+	s.free = s.free[1:]
+	return p
 }
 
 func newIdentities(loc *time.Location) *identities {
@@ -53,7 +73,8 @@ func newIdentities(loc *time.Location) *identities {
 func (ids *identities) get(name string) *identity {
 	id := ids.byName[name]
 	if id == nil {
-		id = &identity{name: name}
+		id = ids.slab.new()
+		id.name = name
 		ids.byName[name] = id
 		ids.order = append(ids.order, id)
 	}
@@ -65,7 +86,10 @@ func (ids *identities) addEnd(id *identity, endDate string) {
 	if endDate == "" {
 		return
 	}
-	ends, ok := ids.ends[endDate]
+	ends, ok := ids.lastEnd.at, endDate == ids.lastEnd.date
+	if !ok {
+		ends, ok = ids.ends[endDate]
+	}
 	if !ok {
 		e, err := lifecycle.ParseEndDate(endDate, ids.loc)
 		if err != nil {
@@ -76,6 +100,7 @@ func (ids *identities) addEnd(id *identity, endDate string) {
 			ids.ends[endDate] = ends
 		}
 	}
+	ids.lastEnd.date, ids.lastEnd.at = endDate, ends
 	if id.endDate == "" || ends.Before(id.endsAt) {
 		id.endDate, id.endsAt = endDate, ends
 	}

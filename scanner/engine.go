@@ -60,13 +60,17 @@ type Problem struct {
 
 // TargetSummary says what was read from one target.
 type TargetSummary struct {
-	Name     string        `json:"name"`
-	System   string        `json:"system,omitempty"`
-	Endpoint string        `json:"endpoint,omitempty"`
-	Accounts int           `json:"accounts"`
-	Declared int           `json:"declared"`
-	Verified int           `json:"verified"`
+	Name     string `json:"name"`
+	System   string `json:"system,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+	Accounts int    `json:"accounts"`
+	Declared int    `json:"declared"`
+	Verified int    `json:"verified"`
+	// Duration runs from the start of the target's listing (which overlaps
+	// the reading of the declarations) to the end of its checks; Listing
+	// is the listing alone (connect and inventory).
 	Duration time.Duration `json:"duration_ns"`
+	Listing  time.Duration `json:"listing_ns"`
 	Error    string        `json:"error,omitempty"`
 }
 
@@ -125,6 +129,8 @@ type engine struct {
 	ledger       map[string]*ledgerCred
 	ledgerID     map[string]ledgerIdentity
 	seen         map[string]bool // finding dedup by fingerprint
+	credSlab     slab[cred]
+	keyBuf       []byte          // TARGET/ACCOUNT of the account being judged
 }
 
 type ledgerIdentity struct {
@@ -156,6 +162,17 @@ func Scan(ctx context.Context, in Input) (*Result, error) {
 		ledgerID:     map[string]ledgerIdentity{},
 		seen:         map[string]bool{},
 	}
+	// The targets are listed while the declarations are read (listing.go).
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	listings := startListings(lctx, in.Targets)
+	next := 0 // the listings before next are finished and closed
+	defer func() {
+		stop()
+		for _, l := range listings[next:] {
+			l.drain()
+		}
+	}()
 	t0 := time.Now()
 	if err := e.readDeclared(); err != nil {
 		return nil, err
@@ -167,11 +184,12 @@ func Scan(ctx context.Context, in Input) (*Result, error) {
 	e.res.ReadDeclared, e.res.ReadLedger = t1.Sub(t0), time.Since(t1)
 	e.judgeIdentities()
 	e.checkAllowList()
-	for _, t := range in.Targets {
+	for _, l := range listings {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		e.scanTarget(ctx, t)
+		e.scanTarget(ctx, l)
+		next++
 	}
 	e.checkUnscannedTargets()
 	e.checkMissingEvidence()
@@ -182,6 +200,7 @@ func Scan(ctx context.Context, in Input) (*Result, error) {
 // ------------------------------------------------------------- declared
 
 func (e *engine) readDeclared() error {
+	e.sizeMaps()
 	if e.in.Roster != "" {
 		ids, err := lifecycle.ReadRosterFile(e.in.Roster)
 		if err != nil {
@@ -205,7 +224,8 @@ func (e *engine) readDeclared() error {
 				if prev, dup := e.creds[c.ID]; dup {
 					return fmt.Errorf("%s and %s both declare credential %s: one key must name one credential", prev.address, c.Address, c.ID)
 				}
-				cr := &cred{idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID}
+				cr := e.credSlab.new()
+				*cr = cred{idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID}
 				e.creds[c.ID] = cr
 				e.perTgt[c.Target]++
 				if c.Type == state.TypeSCIMMembership {
@@ -227,6 +247,27 @@ func (e *engine) readDeclared() error {
 	}
 	e.res.DeclaredCredentials = len(e.creds)
 	return nil
+}
+
+// sizeMaps sizes the identity and credential maps for the states' bytes,
+// so that a large state fills them without rehashing them as they grow. A
+// sunset instance takes some 400 bytes of a state, and a state declares
+// about as many identities as credentials; a wrong guess only costs a
+// rehash or some unused room.
+func (e *engine) sizeMaps() {
+	var size int64
+	for _, f := range e.in.States {
+		if st, err := os.Stat(f); err == nil {
+			size += st.Size()
+		}
+	}
+	n := int(min(size/800, 1<<22))
+	if n < 1024 {
+		return
+	}
+	e.creds = make(map[string]*cred, n)
+	e.ids.byName = make(map[string]*identity, n)
+	e.ids.order = make([]*identity, 0, n)
 }
 
 // resourceLoc locates a resource's block; zero when there are no sources
@@ -487,11 +528,16 @@ func (e *engine) incomplete(target, format string, args ...any) {
 	e.res.Incomplete = append(e.res.Incomplete, Problem{Target: target, Message: fmt.Sprintf(format, args...)})
 }
 
-func (e *engine) scanTarget(ctx context.Context, spec TargetSpec) {
-	start := time.Now()
+// scanTarget judges one target's listing as it arrives, then verifies what
+// the ledger says was revoked, and closes the target.
+func (e *engine) scanTarget(ctx context.Context, l *listing) {
+	spec := l.spec
 	sum := TargetSummary{Name: spec.Name, Declared: e.perTgt[spec.Name]}
 	defer func() {
-		sum.Duration = time.Since(start)
+		if l.target != nil {
+			l.target.Close()
+		}
+		sum.Duration, sum.Listing = time.Since(l.start), l.took
 		e.res.Targets = append(e.res.Targets, sum)
 		if e.in.Progress != nil {
 			status := fmt.Sprintf("%d accounts, %d declared", sum.Accounts, sum.Declared)
@@ -505,22 +551,23 @@ func (e *engine) scanTarget(ctx context.Context, spec TargetSpec) {
 		sum.Error = err.Error()
 		e.incomplete(spec.Name, "target %s could not be read: %v", spec.Name, err)
 	}
-	t, err := spec.Open(ctx)
-	if err != nil {
-		fail(err)
+	var verify []string // undeclared or declared keys the ledger says are revoked, seen usable
+	var exp time.Time
+	for b := l.next(); b != nil; b = l.next() {
+		for i := range b {
+			e.account(spec.Name, l.desc.System, b[i].account(&exp), &verify)
+		}
+		l.recycle(b)
+	}
+	<-l.done
+	t, err := l.target, l.err
+	if l.openErr != nil {
+		fail(l.openErr)
 		return
 	}
-	defer t.Close()
-	d := t.Describe()
+	d := l.desc
 	sum.System, sum.Endpoint = d.System, d.Endpoint
-
-	var verify []string // undeclared or declared keys the ledger says are revoked, seen usable
-	n := 0
-	err = t.Inventory(ctx, func(a connector.Account) error {
-		n++
-		e.account(spec.Name, d.System, a, &verify)
-		return nil
-	})
+	n := l.n
 	sum.Accounts = n
 	switch {
 	case errors.Is(err, connector.ErrSuspectEmpty) && sum.Declared == 0:
@@ -570,17 +617,19 @@ func (e *engine) scanTarget(ctx context.Context, spec TargetSpec) {
 // expirySystems are the systems that can expire a credential by themselves.
 var expirySystems = map[string]bool{"postgresql": true, "ldap": true}
 
-// account judges one live account against the declarations.
+// account judges one live account against the declarations. It runs once
+// per account of every target: the maps are looked up with the key built
+// in a reused buffer, and the key string is made only for a finding.
 func (e *engine) account(target, system string, a connector.Account, verify *[]string) {
-	id := connector.ID(target, a.Key)
-	lc := e.ledger[id]
-	if c := e.creds[id]; c != nil {
+	e.keyBuf = append(append(append(e.keyBuf[:0], target...), '/'), a.Key...)
+	lc := e.ledger[string(e.keyBuf)]
+	if c := e.creds[string(e.keyBuf)]; c != nil {
 		c.seen = true
 		if lc != nil && lc.event == evidence.EventCredentialRevoked && a.Usable {
 			*verify = append(*verify, a.Key)
 			return
 		}
-		e.declaredAccount(target, system, id, c, a)
+		e.declaredAccount(target, system, a.Key, c, a)
 	} else if lc != nil && lc.event == evidence.EventCredentialRevoked {
 		*verify = append(*verify, a.Key)
 	} else if a.Usable && !e.in.Policy.Excluded(target, a.Key) && !e.in.Policy.Excluded(target, a.Name) {
@@ -599,7 +648,7 @@ func (e *engine) account(target, system string, a connector.Account, verify *[]s
 		}
 	}
 	// Revoked group memberships of this user that are back.
-	for _, key := range e.memberLedger[id] {
+	for _, key := range e.memberLedger[string(e.keyBuf)] {
 		lc := e.ledger[key]
 		_, acct, _ := connector.ParseID(key)
 		group, _, _ := strings.Cut(acct, "/")
@@ -614,12 +663,12 @@ func (e *engine) account(target, system string, a connector.Account, verify *[]s
 		})
 	}
 	// Group memberships of this user.
-	for _, m := range e.members[id] {
+	for _, m := range e.members[string(e.keyBuf)] {
 		m.seen = true
 		if !a.Usable || !contains(a.Groups, m.group) {
 			continue
 		}
-		e.declaredAccount(target, system, connector.ID(target, m.group+"/"+a.Key), m, connector.Account{
+		e.declaredAccount(target, system, m.group+"/"+a.Key, m, connector.Account{
 			Key: m.group + "/" + a.Key, Usable: true, State: a.State + ", member of " + m.group,
 		})
 	}
@@ -634,13 +683,14 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// declaredAccount judges a declared credential against its live account.
-func (e *engine) declaredAccount(target, system, id string, c *cred, a connector.Account) {
+// declaredAccount judges a declared credential (TARGET/ACCOUNT) against its
+// live account.
+func (e *engine) declaredAccount(target, system, account string, c *cred, a connector.Account) {
 	ident := c.identity
 	if ident == nil {
 		return // reported as orphaned-owner already
 	}
-	_, account, _ := connector.ParseID(id)
+	id := func() string { return connector.ID(target, account) } // for findings only
 	f := Finding{Target: target, System: system, Account: account, Identity: ident.name, Owner: ident.owner,
 		EndDate: ident.endDate, Address: c.address, Checked: a.State}
 	switch {
@@ -648,19 +698,19 @@ func (e *engine) declaredAccount(target, system, id string, c *cred, a connector
 		f.Overdue = e.in.Now.Sub(ident.judgedEnd)
 		if f.Overdue > e.in.SLA {
 			f.Rule = RuleStaleAccess
-			f.Message = fmt.Sprintf("%s is still usable %s after identity %s ended (SLA %s).", id, FormatOverdue(f.Overdue), ident.name, lifecycle.FormatDuration(e.in.SLA))
+			f.Message = fmt.Sprintf("%s is still usable %s after identity %s ended (SLA %s).", id(), FormatOverdue(f.Overdue), ident.name, lifecycle.FormatDuration(e.in.SLA))
 		} else {
 			f.Rule = RulePendingRevocation
-			f.Message = fmt.Sprintf("%s is still usable; identity %s ended %s ago, within the SLA of %s.", id, ident.name, orNow(FormatOverdue(f.Overdue)), lifecycle.FormatDuration(e.in.SLA))
+			f.Message = fmt.Sprintf("%s is still usable; identity %s ended %s ago, within the SLA of %s.", id(), ident.name, orNow(FormatOverdue(f.Overdue)), lifecycle.FormatDuration(e.in.SLA))
 		}
 	case !ident.ended && expirySystems[system] && !ident.judgedEnd.IsZero() && c.typ != state.TypeSCIMMembership:
 		switch {
 		case a.ExpiresAt == nil:
 			f.Rule = RuleOutlivesLifecycle
-			f.Message = fmt.Sprintf("%s has no target-side expiry; identity %s ends %s.", id, ident.name, ident.judgedEnd.UTC().Format(time.RFC3339))
+			f.Message = fmt.Sprintf("%s has no target-side expiry; identity %s ends %s.", id(), ident.name, ident.judgedEnd.UTC().Format(time.RFC3339))
 		case a.ExpiresAt.After(ident.judgedEnd):
 			f.Rule = RuleOutlivesLifecycle
-			f.Message = fmt.Sprintf("%s expires in the target at %s, %s after identity %s ends (%s).", id, a.ExpiresAt.UTC().Format(time.RFC3339),
+			f.Message = fmt.Sprintf("%s expires in the target at %s, %s after identity %s ends (%s).", id(), a.ExpiresAt.UTC().Format(time.RFC3339),
 				FormatOverdue(a.ExpiresAt.Sub(ident.judgedEnd)), ident.name, ident.judgedEnd.UTC().Format(time.RFC3339))
 		default:
 			return

@@ -1,6 +1,9 @@
 package connector
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParseID(t *testing.T) {
 	cases := []struct {
@@ -34,4 +37,39 @@ func TestParseID(t *testing.T) {
 			t.Errorf("ID round trip: %q != %q", got, c.in)
 		}
 	}
+}
+
+// validTargetName must say exactly what TargetNamePattern says.
+func TestValidTargetNameMatchesThePattern(t *testing.T) {
+	alphabet := []string{"a", "Z", "0", "9", "_", "-", "/", ".", " ", "\n", "é", "\x00"}
+	var names []string
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		names = append(names, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(prefix+c, n-1)
+		}
+	}
+	grow("", 3)
+	for _, n := range []int{62, 63, 64} {
+		names = append(names, "a"+strings.Repeat("b", n-1), "a"+strings.Repeat("9", n-1), "9"+strings.Repeat("b", n-1))
+	}
+	for _, s := range names {
+		if got, want := validTargetName(s), TargetNamePattern.MatchString(s); got != want {
+			t.Errorf("validTargetName(%q) = %t, the pattern says %t", s, got, want)
+		}
+	}
+}
+
+func FuzzValidTargetName(f *testing.F) {
+	f.Add("warehouse")
+	f.Add("a-b_c9")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validTargetName(s), TargetNamePattern.MatchString(s); got != want {
+			t.Fatalf("validTargetName(%q) = %t, the pattern says %t", s, got, want)
+		}
+	})
 }

@@ -240,6 +240,88 @@ func (l *lexer) Decode(v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// Object reads the next value, which must be an object, checking it in
+// full in one pass (walker), and records its members in top and, when a
+// member named nestedKey holds an object, that object's members in nested
+// (see walker.object). Spans index Bytes() and are valid until the next
+// read. A value that is not an object is checked, consumed, and refused
+// with errNotObject.
+func (l *lexer) Object(top *[]member, nestedKey string, nested *[]member) error {
+	c, err := l.prep()
+	if err != nil {
+		return err
+	}
+	if c != '{' {
+		if err := l.Skip(); err != nil {
+			return err
+		}
+		return errNotObject
+	}
+	*top = (*top)[:0]
+	if nested != nil {
+		*nested = (*nested)[:0]
+	}
+	return l.walk(top, nestedKey, nested)
+}
+
+// Skip consumes the next value, checked in full, without copying it.
+func (l *lexer) Skip() error {
+	c, err := l.prep()
+	if err != nil {
+		return err
+	}
+	if t := l.top(); t != nil && t.obj && t.expectKey {
+		return l.syntax("want an object key, found %q", c)
+	}
+	if c == '}' || c == ']' {
+		return l.syntax("want a value, found %q", c)
+	}
+	return l.walk(nil, "", nil)
+}
+
+// Bytes is the buffer the spans of the last Object index.
+func (l *lexer) Bytes() []byte { return l.buf }
+
+// walk walks the value at l.pos (an object into top when top is set, see
+// walker.object), reading more input and walking again from the value's
+// start while the value goes on past the buffer.
+func (l *lexer) walk(top *[]member, nestedKey string, nested *[]member) error {
+	for {
+		w := walker{b: l.buf, i: l.pos}
+		var err error
+		if top != nil {
+			*top = (*top)[:0]
+			err = w.object(top, nestedKey, nested)
+		} else {
+			err = w.value()
+		}
+		if err == errShort {
+			// Read until there is at least twice as much of the value as
+			// was walked, so that a large value arriving in small reads is
+			// walked O(size) times in all, not once per read.
+			have := len(l.buf) - l.pos
+			for len(l.buf)-l.pos < 2*have {
+				if _, err := l.more(l.pos); err != nil {
+					if len(l.buf)-l.pos > have {
+						break // walk what did arrive: it may be complete
+					}
+					return err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			if we, ok := err.(*walkError); ok {
+				return fmt.Errorf("invalid JSON at byte %d: %s", l.base+int64(we.off), we.msg)
+			}
+			return err
+		}
+		l.pos = w.i
+		l.valueDone()
+		return nil
+	}
+}
+
 // raw cuts the next whole value out of the buffer (reading more as needed)
 // and consumes it. The slice is valid until the next read.
 func (l *lexer) raw() ([]byte, error) {

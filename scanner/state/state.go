@@ -155,10 +155,36 @@ func Read(r io.Reader, file string, v Visitor) (Form, error) {
 
 type decoder struct {
 	dec  *lexer
-	raw  json.RawMessage // reused per instance
 	file string
 	v    Visitor
+	// top and attrs receive an instance's (or a show -json resource's)
+	// members and its attributes' (values') members; reused throughout.
+	top, attrs []member
+	// last holds, per slot, the last value read for an attribute whose
+	// values repeat from instance to instance (kinds, owners, dates, target
+	// names): a value equal to the last one is that same string, not a new
+	// one. See str.
+	last [slots]string
+	// lastDate is the last end date or expiry found valid.
+	lastDate string
+	// addr is where instance addresses are built.
+	addr []byte
 }
+
+// Slots of decoder.last, one per repeating attribute; noSlot for the
+// others (names, ids).
+const (
+	noSlot = iota
+	slotKind
+	slotOwner
+	slotEndDate
+	slotStartDate
+	slotStatus
+	slotTarget
+	slotExpiresAt
+	slotGroupID
+	slots
+)
 
 // errAt adds the byte offset, which is what locates a problem in a state
 // file written on one line by `terraform show -json`.
@@ -218,9 +244,9 @@ func (d *decoder) key(what string) (string, bool, error) {
 	return k, true, nil
 }
 
+// skip consumes a value the reader does not need, checking it in full.
 func (d *decoder) skip() error {
-	var raw json.RawMessage
-	if err := d.dec.Decode(&raw); err != nil {
+	if err := d.dec.Skip(); err != nil {
 		return d.errAt("%v", syntaxMsg(err))
 	}
 	return nil
@@ -374,11 +400,10 @@ func (d *decoder) rawResource(i int) error {
 			return nil
 		}
 		for _, raw := range pending {
-			in, err := parseInstance(raw)
-			if err != nil {
+			if err := walkObject(raw, &d.top, "attributes", &d.attrs); err != nil {
 				return d.errAt("%s: an instance is malformed: %v", where(), err)
 			}
-			if err := d.instance(res.mode, res.module, res.typ, res.name, in); err != nil {
+			if err := d.instance(res.mode, res.module, res.typ, res.name, raw); err != nil {
 				return err
 			}
 		}
@@ -391,38 +416,6 @@ func checkMode(mode string) error {
 		return fmt.Errorf("mode %q is neither managed nor data", mode)
 	}
 	return nil
-}
-
-// instance is one raw instance; Attributes is decoded by type afterwards
-// only for sunset's types.
-type instance struct {
-	IndexKey       json.RawMessage `json:"index_key"`
-	Deposed        string          `json:"deposed"`
-	Attributes     json.RawMessage `json:"attributes"`
-	AttributesFlat json.RawMessage `json:"attributes_flat"`
-}
-
-// parseInstance reads the members of a raw instance that sunset needs.
-func parseInstance(b []byte) (instance, error) {
-	var in instance
-	err := members(b, func(key, val []byte) error {
-		switch string(key) {
-		case "index_key":
-			in.IndexKey = val
-		case "deposed":
-			s, _, err := stringValue(val)
-			if err != nil {
-				return fmt.Errorf("deposed: %v", err)
-			}
-			in.Deposed = s
-		case "attributes":
-			in.Attributes = val
-		case "attributes_flat":
-			in.AttributesFlat = val
-		}
-		return nil
-	})
-	return in, err
 }
 
 func (d *decoder) rawInstances(mode, module, typ, name string) error {
@@ -438,87 +431,152 @@ func (d *decoder) rawInstances(mode, module, typ, name string) error {
 			}
 			continue
 		}
-		d.raw = d.raw[:0]
-		if err := d.dec.Decode(&d.raw); err != nil {
+		if err := d.dec.Object(&d.top, "attributes", &d.attrs); err != nil {
 			return d.errAt("%s: an instance is malformed: %v", what, syntaxMsg(err))
 		}
-		in, err := parseInstance(d.raw)
-		if err != nil {
-			return d.errAt("%s: an instance is malformed: %v", what, err)
-		}
-		if err := d.instance(mode, module, typ, name, in); err != nil {
+		if err := d.instance(mode, module, typ, name, d.dec.Bytes()); err != nil {
 			return err
 		}
 	}
 	return d.delim(']', what+" instances")
 }
 
-// instance passes on one raw instance of a sunset resource.
-func (d *decoder) instance(mode, module, typ, name string, in instance) error {
-	what := address(module, mode, typ, name, nil)
-	var key any
-	if k := in.IndexKey; len(k) > 0 && string(k) != "null" {
+// instance passes on one raw instance of a sunset resource, walked into
+// d.top (its members) and d.attrs (its attributes' members) over b.
+func (d *decoder) instance(mode, module, typ, name string, b []byte) error {
+	what := func() string { return address(module, mode, typ, name, nil) } // for errors
+	var indexKey, deposed, attrs, flat span
+	for _, m := range d.top {
+		switch string(memberName(b, m.key)) {
+		case "index_key":
+			indexKey = m.val
+		case "deposed":
+			deposed = m.val
+		case "attributes":
+			attrs = m.val
+		case "attributes_flat":
+			flat = m.val
+		}
+	}
+	dep := ""
+	if !deposed.empty() {
+		var err error
+		if dep, err = d.str(b, deposed, noSlot); err != nil {
+			return d.errAt("%s: an instance is malformed: deposed: %v", what(), err)
+		}
+	}
+	// The address is built in a reused buffer, the index key appended
+	// straight from the input when it needs no escaping: one allocation.
+	a := appendAddress(d.addr[:0], module, mode, typ, name)
+	if k := b[indexKey.start:indexKey.end]; len(k) > 0 && string(k) != "null" {
 		switch k[0] {
 		case '"':
-			s, _, err := stringValue(k)
-			if err != nil {
-				return d.errAt("%s: index_key: %v", what, err)
+			if raw := k[1 : len(k)-1]; !indexKey.esc && plainKey(raw) {
+				a = append(append(append(append(a, '[', '"'), raw...), '"'), ']')
+				break
 			}
-			key = s
+			s, err := d.str(b, indexKey, noSlot)
+			if err != nil {
+				return d.errAt("%s: index_key: %v", what(), err)
+			}
+			a = appendKey(a, s)
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			f, err := strconv.ParseFloat(string(k), 64)
 			if err != nil {
-				return d.errAt("%s: index_key: %v", what, err)
+				return d.errAt("%s: index_key: %v", what(), err)
 			}
-			key = f
+			a = appendKey(a, f)
 		default:
-			return d.errAt("%s: index_key must be a string or a number", what)
+			return d.errAt("%s: index_key must be a string or a number", what())
 		}
 	}
-	res := Resource{Address: address(module, mode, typ, name, key), Module: module, Type: typ, Name: name, Deposed: in.Deposed}
+	d.addr = a
+	res := Resource{Address: string(a), Module: module, Type: typ, Name: name, Deposed: dep}
 	if res.Deposed != "" {
 		res.Address += " (deposed " + res.Deposed + ")"
 	}
-	if len(in.AttributesFlat) > 0 && len(in.Attributes) == 0 {
+	if !flat.empty() && attrs.empty() {
 		return d.errAt("%s: attributes_flat is the format of Terraform before 0.12; refresh the state with a current Terraform", res.Address)
 	}
-	return d.emit(mode, res, in.Attributes)
+	return d.emit(mode, res, object{b: b, raw: attrs, members: d.attrs})
+}
+
+// memberName is a walked key's text: the bytes themselves for the usual
+// key without escapes (a switch on string(name) then allocates nothing).
+func memberName(b []byte, key span) []byte {
+	if !key.esc {
+		return b[key.start+1 : key.end-1]
+	}
+	return []byte(keyText(b, key))
+}
+
+// str reads a walked value that must be a string or null ("" for null).
+// slot (of decoder.last) is for values that repeat from instance to
+// instance.
+func (d *decoder) str(b []byte, v span, slot int) (string, error) {
+	raw := b[v.start:v.end]
+	switch {
+	case len(raw) >= 2 && raw[0] == '"' && !v.esc:
+		raw = raw[1 : len(raw)-1]
+		if slot == noSlot {
+			return string(raw), nil
+		}
+		if string(raw) == d.last[slot] {
+			return d.last[slot], nil
+		}
+		s := string(raw)
+		d.last[slot] = s
+		return s, nil
+	case len(raw) >= 2 && raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", err
+		}
+		return s, nil
+	case string(raw) == "null":
+		return "", nil
+	}
+	return "", fmt.Errorf("want a string, found %.20s", raw)
 }
 
 // address renders a Terraform resource address.
 func address(module, mode, typ, name string, key any) string {
-	var b strings.Builder
+	return string(appendKey(appendAddress(nil, module, mode, typ, name), key))
+}
+
+// appendAddress appends a resource's address without its key.
+func appendAddress(b []byte, module, mode, typ, name string) []byte {
 	if module != "" {
-		b.WriteString(module)
-		b.WriteByte('.')
+		b = append(append(b, module...), '.')
 	}
 	if mode == "data" {
-		b.WriteString("data.")
+		b = append(b, "data."...)
 	}
-	b.WriteString(typ)
-	b.WriteByte('.')
-	b.WriteString(name)
+	return append(append(append(b, typ...), '.'), name...)
+}
+
+// appendKey appends an instance key (string or number; nothing for nil)
+// as an address writes it.
+func appendKey(b []byte, key any) []byte {
 	switch k := key.(type) {
 	case string:
-		b.WriteByte('[')
+		b = append(b, '[')
 		if plainKey(k) {
-			b.WriteByte('"')
-			b.WriteString(k)
-			b.WriteByte('"')
+			b = append(append(append(b, '"'), k...), '"')
 		} else {
-			b.WriteString(strconv.Quote(k))
+			b = strconv.AppendQuote(b, k)
 		}
-		b.WriteByte(']')
+		b = append(b, ']')
 	case float64:
-		b.WriteByte('[')
-		b.WriteString(strconv.FormatFloat(k, 'f', -1, 64))
-		b.WriteByte(']')
+		b = append(b, '[')
+		b = strconv.AppendFloat(b, k, 'f', -1, 64)
+		b = append(b, ']')
 	}
-	return b.String()
+	return b
 }
 
 // plainKey reports whether a for_each key needs no escaping in an address.
-func plainKey(k string) bool {
+func plainKey[T string | []byte](k T) bool {
 	for i := 0; i < len(k); i++ {
 		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
 			return false
@@ -528,15 +586,6 @@ func plainKey(k string) bool {
 }
 
 // ---------------------------------------------------------- show -json
-
-type showResource struct {
-	Address string          `json:"address"`
-	Mode    string          `json:"mode"`
-	Type    string          `json:"type"`
-	Name    string          `json:"name"`
-	Deposed string          `json:"deposed_key"`
-	Values  json.RawMessage `json:"values"`
-}
 
 func (d *decoder) showValues() error {
 	if err := d.delim('{', "values"); err != nil {
@@ -588,21 +637,7 @@ func (d *decoder) showModule(what, module string) error {
 				return err
 			}
 			for d.dec.More() {
-				var r showResource
-				if err := d.dec.Decode(&r); err != nil {
-					return d.errAt("%s: a resource is malformed: %v", what, syntaxMsg(err))
-				}
-				if !IsSunset(r.Type) {
-					continue
-				}
-				if r.Address == "" || r.Name == "" || (r.Mode != "managed" && r.Mode != "data") {
-					return d.errAt("%s: a %s resource lacks address, name or a valid mode", what, r.Type)
-				}
-				res := Resource{Address: r.Address, Module: module, Type: r.Type, Name: r.Name, Deposed: r.Deposed}
-				if res.Deposed != "" {
-					res.Address += " (deposed " + res.Deposed + ")"
-				}
-				if err := d.emit(r.Mode, res, r.Values); err != nil {
+				if err := d.showResource(what, module); err != nil {
 					return err
 				}
 			}
@@ -629,7 +664,73 @@ func (d *decoder) showModule(what, module string) error {
 	}
 }
 
+// showResource reads one resource of a module's resources.
+func (d *decoder) showResource(what, module string) error {
+	if err := d.dec.Object(&d.top, "values", &d.attrs); err != nil {
+		return d.errAt("%s: a resource is malformed: %v", what, syntaxMsg(err))
+	}
+	b := d.dec.Bytes()
+	var r struct{ address, mode, typ, name, deposed string }
+	var values span
+	for _, m := range d.top {
+		var dst *string
+		k := memberName(b, m.key)
+		switch string(k) {
+		case "address":
+			dst = &r.address
+		case "mode":
+			dst = &r.mode
+		case "type":
+			dst = &r.typ
+		case "name":
+			dst = &r.name
+		case "deposed_key":
+			dst = &r.deposed
+		case "values":
+			values = m.val
+			continue
+		default:
+			continue
+		}
+		s, err := d.str(b, m.val, noSlot)
+		if err != nil {
+			return d.errAt("%s: a resource is malformed: %q: %v", what, k, err)
+		}
+		*dst = s
+	}
+	if !IsSunset(r.typ) {
+		return nil
+	}
+	if r.address == "" || r.name == "" || (r.mode != "managed" && r.mode != "data") {
+		return d.errAt("%s: a %s resource lacks address, name or a valid mode", what, r.typ)
+	}
+	res := Resource{Address: r.address, Module: module, Type: r.typ, Name: r.name, Deposed: r.deposed}
+	if res.Deposed != "" {
+		res.Address += " (deposed " + res.Deposed + ")"
+	}
+	return d.emit(r.mode, res, object{b: b, raw: values, members: d.attrs})
+}
+
 // ------------------------------------------------------------ attributes
+
+// object is a walked attributes (or values) object: raw is where it lies
+// in b, members its members when it is an object.
+type object struct {
+	b       []byte
+	raw     span
+	members []member
+}
+
+// field sets *p to the string value of the member named key; a member
+// that is neither a string nor null is an error naming it.
+func (d *decoder) field(b []byte, v span, key []byte, slot int, p *string) error {
+	s, err := d.str(b, v, slot)
+	if err != nil {
+		return fmt.Errorf("%q must be a string: %v", key, err)
+	}
+	*p = s
+	return nil
+}
 
 type exceptionAttrs struct {
 	Kind       *string `json:"kind"`
@@ -665,7 +766,8 @@ func str(p *string) string {
 }
 
 // emit decodes one sunset instance's attributes and passes it on.
-func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
+func (d *decoder) emit(mode string, res Resource, o object) error {
+	attrs := o.b[o.raw.start:o.raw.end]
 	if len(attrs) == 0 || string(attrs) == "null" {
 		return d.errAt("%s has no attributes", res.Address)
 	}
@@ -714,36 +816,51 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 			return nil
 		}
 		id := Identity{Resource: res}
-		var idAttr string
-		if err := stringFields(attrs, func(key []byte) *string {
-			switch string(key) {
+		var idAttr span // read only when there is no name
+		var idKey []byte
+		for _, m := range o.members {
+			var p *string
+			slot := noSlot
+			k := memberName(o.b, m.key)
+			switch string(k) {
 			case "id":
-				return &idAttr
+				idAttr, idKey = m.val, k
+				continue
 			case "name":
-				return &id.Name
+				p = &id.Name
 			case "kind":
-				return &id.Kind
+				p, slot = &id.Kind, slotKind
 			case "owner":
-				return &id.Owner
+				p, slot = &id.Owner, slotOwner
 			case "end_date":
-				return &id.EndDate
+				p, slot = &id.EndDate, slotEndDate
 			case "start_date":
-				return &id.StartDate
+				p, slot = &id.StartDate, slotStartDate
 			case "status":
-				return &id.Status
+				p, slot = &id.Status, slotStatus
+			default:
+				continue
 			}
-			return nil
-		}); err != nil {
-			return bad("attributes are malformed: %v", err)
+			if err := d.field(o.b, m.val, k, slot, p); err != nil {
+				return bad("attributes are malformed: %v", err)
+			}
 		}
-		if id.Name == "" {
-			id.Name = idAttr
+		if idKey != nil {
+			// Checked even when unused, as every wanted attribute is.
+			if o.b[idAttr.start] != '"' && string(o.b[idAttr.start:idAttr.end]) != "null" {
+				return bad("attributes are malformed: %q must be a string: want a string, found %.20s", idKey, o.b[idAttr.start:idAttr.end])
+			}
+			if id.Name == "" {
+				if err := d.field(o.b, idAttr, idKey, noSlot, &id.Name); err != nil {
+					return bad("attributes are malformed: %v", err)
+				}
+			}
 		}
 		if id.Name == "" {
 			return bad("an identity without a name or id")
 		}
 		if id.EndDate != "" {
-			if err := validDate(id.EndDate); err != nil {
+			if err := d.validDate(id.EndDate); err != nil {
 				return bad("end_date: %v", err)
 			}
 		}
@@ -754,24 +871,29 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 		}
 		c := Credential{Resource: res}
 		var target string
-		if err := stringFields(attrs, func(key []byte) *string {
-			switch string(key) {
+		for _, m := range o.members {
+			var p *string
+			slot := noSlot
+			k := memberName(o.b, m.key)
+			switch string(k) {
 			case "id":
-				return &c.ID
+				p = &c.ID
 			case "target":
-				return &target
+				p, slot = &target, slotTarget
 			case "identity_id":
-				return &c.IdentityID
+				p = &c.IdentityID
 			case "expires_at":
-				return &c.ExpiresAt
+				p, slot = &c.ExpiresAt, slotExpiresAt
 			case "group_id":
-				return &c.GroupID
+				p, slot = &c.GroupID, slotGroupID
 			case "user_id":
-				return &c.UserID
+				p = &c.UserID
+			default:
+				continue
 			}
-			return nil
-		}); err != nil {
-			return bad("attributes are malformed: %v", err)
+			if err := d.field(o.b, m.val, k, slot, p); err != nil {
+				return bad("attributes are malformed: %v", err)
+			}
 		}
 		if c.ID == "" {
 			return bad("a credential without an id (want TARGET/ACCOUNT)")
@@ -785,7 +907,7 @@ func (d *decoder) emit(mode string, res Resource, attrs json.RawMessage) error {
 			return bad("target %q does not match the id's target %q", target, t)
 		}
 		if c.ExpiresAt != "" {
-			if err := validDate(c.ExpiresAt); err != nil {
+			if err := d.validDate(c.ExpiresAt); err != nil {
 				return bad("expires_at: %v", err)
 			}
 		}
@@ -811,6 +933,19 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return e.EndsAt(), nil
+}
+
+// validDate is the package's validDate, with the last valid date
+// remembered: instances in a row usually repeat it.
+func (d *decoder) validDate(s string) error {
+	if s == d.lastDate {
+		return nil
+	}
+	if err := validDate(s); err != nil {
+		return err
+	}
+	d.lastDate = s
+	return nil
 }
 
 // validDate checks an end date or expiry; states repeat the same few dates

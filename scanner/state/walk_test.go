@@ -1,0 +1,100 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+// walkValid says whether the walker accepts b as one whole JSON value.
+func walkValid(b []byte) bool {
+	w := walker{b: b, final: true}
+	if w.value() != nil {
+		return false
+	}
+	w.ws()
+	return w.i == len(b)
+}
+
+var walkCases = []string{
+	`{}`, `[]`, `""`, `0`, `-0`, `1.5e+10`, `-1E-2`, `true`, `false`, `null`,
+	`{"a":[1,{"b":null}],"c":"\u00e9\n\"\\\/"}`, ` { "a" : [ ] } `,
+	`01`, `1.`, `.5`, `-`, `+1`, `1e`, `1e+`, `0x10`, `NaN`, `tru`, `nul`, `truex`,
+	`"\x"`, `"\u12"`, `"\u12G4"`, "\"a\x01\"", "\"a\x7f\"", `"abc`, `{"a"}`, `{"a":}`, `{"a" 1}`,
+	`{"a":1,}`, `[1,]`, `[1 2]`, `{,}`, `[,]`, `{1:2}`, `[}`, `{]`, `]`, `}`, `[[[]]`, `{"a":1}}`,
+	`"` + strings.Repeat(`\\`, 3) + `"`, "\"\xff\xfe\"", `[-0.0e-0]`, `{"a":"b" "c":1}`,
+}
+
+// The walker accepts exactly what encoding/json accepts.
+func TestWalkerAgreesWithEncodingJSON(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
+	var cases [][]byte
+	for _, c := range walkCases {
+		cases = append(cases, []byte(c))
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, b)
+		// Every prefix of a real state is a truncated value.
+		for n := 0; n < len(b); n += 1 + n/8 {
+			cases = append(cases, b[:n])
+		}
+	}
+	for _, c := range cases {
+		if got, want := walkValid(c), json.Valid(c); got != want {
+			t.Errorf("walker accepts %.80q: %t; encoding/json: %t", c, got, want)
+		}
+	}
+	deep := []byte(strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1))
+	if walkValid(deep) {
+		t.Error("nesting deeper than maxDepth accepted")
+	}
+}
+
+func FuzzWalker(f *testing.F) {
+	for _, c := range walkCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 0 && bytes.Count(b, []byte("[")) > maxDepth/2 {
+			return // encoding/json's own depth limit differs in how it counts
+		}
+		if got, want := walkValid(b), json.Valid(b); got != want {
+			t.Fatalf("walker accepts %q: %t; encoding/json: %t", b, got, want)
+		}
+	})
+}
+
+// A state that arrives a byte at a time reads the same as a whole one:
+// values cut at every possible place are walked again from their start.
+func TestReadingInSmallPiecesReadsTheSame(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, _, err1 := readAll(bytes.NewReader(b))
+		pieces, _, err2 := readAll(iotest.OneByteReader(bytes.NewReader(b)))
+		if (err1 == nil) != (err2 == nil) || whole != pieces {
+			t.Errorf("%s: whole and byte-by-byte reads differ:\n%v\n%s\n---\n%v\n%s", p, err1, whole, err2, pieces)
+		}
+	}
+}
+
+func readAll(r interface{ Read([]byte) (int, error) }) (string, Form, error) {
+	var d Declared
+	form, err := Read(r, "x", Visitor{
+		Identity:    func(i Identity) error { d.Identities = append(d.Identities, i); return nil },
+		Credential:  func(c Credential) error { d.Credentials = append(d.Credentials, c); return nil },
+		RosterEntry: func(e RosterEntry) error { d.Roster = append(d.Roster, e); return nil },
+	})
+	return summary(&d), form, err
+}
