@@ -130,7 +130,7 @@ type engine struct {
 	ledgerID     map[string]ledgerIdentity
 	seen         map[string]bool // finding dedup by fingerprint
 	credSlab     slab[cred]
-	keyBuf       []byte          // TARGET/ACCOUNT of the account being judged
+	keyBuf       []byte // TARGET/ACCOUNT of the account being judged
 }
 
 type ledgerIdentity struct {

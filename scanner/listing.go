@@ -71,11 +71,11 @@ type listing struct {
 	took    time.Duration
 	done    chan struct{}
 
-	mu      sync.Mutex
-	ready   chan struct{} // signalled (non-blocking) when a batch is queued
-	queue   [][]liveAccount
-	free    [][]liveAccount
-	states  map[string]string // interned State texts
+	mu     sync.Mutex
+	ready  chan struct{} // signalled (non-blocking) when a batch is queued
+	queue  [][]liveAccount
+	free   [][]liveAccount
+	states map[string]string // interned State texts
 }
 
 // startListings starts listing every target, at most
