@@ -1,0 +1,60 @@
+package ldap
+
+import (
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// CanonicalDN spells dn one way per entry, for joining keys that name the
+// same entry: attribute types and values case-folded, escapes decoded and
+// re-encoded one way, spaces around separators dropped, multi-valued RDNs
+// sorted. A directory compares DNs like that (the naming attributes' matching
+// rules ignore case), and it answers with its own spelling
+// (uid=alice,ou=people,dc=example,dc=org), while the provider's id keeps the
+// spelling of the configuration (uid=alice,OU=People,DC=Example,DC=org) or
+// of BuildDN's escaping; the scanner joins state, ledger and inventory on
+// this form. A DN that does not parse is returned as it is.
+func CanonicalDN(dn string) string {
+	if canonicalAlready(dn) {
+		return dn
+	}
+	parsed, err := goldap.ParseDN(dn)
+	if err != nil {
+		return dn
+	}
+	for _, rdn := range parsed.RDNs {
+		for _, a := range rdn.Attributes {
+			a.Type = strings.ToLower(a.Type)
+			a.Value = strings.ToLower(a.Value)
+		}
+	}
+	return parsed.String()
+}
+
+// canonicalAlready is CanonicalDN's fast path, for the common DN that is
+// already in canonical form (lowercase ASCII, nothing escaped, no spaces
+// around separators, one attribute per RDN): a scan of a large directory
+// calls CanonicalDN once per account.
+func canonicalAlready(dn string) bool {
+	if dn == "" || dn[0] == ' ' || dn[len(dn)-1] == ' ' {
+		return false
+	}
+	eq, comma := 0, 0
+	for i := 0; i < len(dn); i++ {
+		switch c := dn[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.', c == '_', c == '@':
+		case c == ' ':
+			if dn[i-1] == ',' || dn[i-1] == '=' || dn[i+1] == ',' || dn[i+1] == '=' {
+				return false
+			}
+		case c == '=':
+			eq++
+		case c == ',':
+			comma++
+		default:
+			return false
+		}
+	}
+	return eq == comma+1
+}
