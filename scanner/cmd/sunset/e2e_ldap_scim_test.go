@@ -36,6 +36,11 @@ func e2eRoster(rows ...string) string {
 	return "name,kind,owner,end_date,status\n" + strings.Join(rows, "\n") + "\n"
 }
 
+// e2eRow is one line of the HR export.
+func e2eRow(name, kind, end, status string) string {
+	return name + "," + kind + ",hr@example.com," + end + "," + status
+}
+
 // e2eIdentities is what every e2e configuration shares: the roster read
 // from the HR export, and an identity for each of its active entries.
 const e2eIdentities = `
@@ -218,7 +223,7 @@ func TestEndToEndLDAP(t *testing.T) {
 	h.write("infra/main.tf", mainTF)
 	accountLine := lineOf(t, mainTF, `resource "sunset_ldap_account" "staff"`)
 	alice, bob, carol, dave := e2eDay(60), e2eDay(90), e2eDay(120), e2eDay(150)
-	row := func(name, end, status string) string { return name + ",contractor,hr@example.com," + end + "," + status }
+	row := func(name, end, status string) string { return e2eRow(name, "contractor", end, status) }
 	h.write("hr/roster.csv", e2eRoster(row("alice", alice, "active"), row("bob", bob, "active"), row("carol", carol, "active"), row("dave", dave, "active")))
 	os.MkdirAll(filepath.Join(h.dir, "evidence"), 0o755)
 	h.write("sunset.yaml", fmt.Sprintf("targets:\n  corp:\n    ldap:\n      url: %s\n      bind_dn: %s\n      bind_password_env: LDAP_PW\n      base_dn: %s\n      ca_file: %s\npolicy:\n  sla: 1d\n",
@@ -337,7 +342,7 @@ func TestEndToEndSCIM(t *testing.T) {
 	userLine := lineOf(t, mainTF, `resource "sunset_scim_user" "staff"`)
 	memberLine := lineOf(t, mainTF, `resource "sunset_scim_group_membership" "admins"`)
 	alice, bob, carol, dave := e2eDay(60), e2eDay(90), e2eDay(120), e2eDay(150)
-	row := func(name, end, status string) string { return name + ",human,hr@example.com," + end + "," + status }
+	row := func(name, end, status string) string { return e2eRow(name, "human", end, status) }
 	h.write("hr/roster.csv", e2eRoster(row("alice", alice, "active"), row("bob", bob, "active"), row("carol", carol, "active"), row("dave", dave, "active")))
 	os.MkdirAll(filepath.Join(h.dir, "evidence"), 0o755)
 	h.write("sunset.yaml", "targets:\n  app:\n    scim:\n      url: "+app.URL+"\n      token_env: APP_TOKEN\n      timeout: 3s\n      max_attempts: 2\n      retry_wait_max: 200ms\npolicy:\n  sla: 1d\n")
