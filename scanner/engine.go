@@ -95,6 +95,7 @@ func (r *Result) Complete() bool { return len(r.Incomplete) == 0 }
 // cred is the compact index entry of one declared credential: the scan keeps
 // only this per credential, whatever the state's size.
 type cred struct {
+	key       string // TARGET/ACCOUNT
 	identity  *identity
 	idName    string
 	typ       string
@@ -121,6 +122,7 @@ type engine struct {
 	res     *Result
 	ids     *identities
 	creds   map[string]*cred   // TARGET/ACCOUNT
+	credSeq []*cred            // the same, in the order the states declare them
 	members map[string][]*cred // TARGET/USER → memberships of that user
 	// memberLedger maps TARGET/USER to the ledger keys (TARGET/GROUP/USER)
 	// of that user's group memberships, for the revoked ones' check.
@@ -225,8 +227,9 @@ func (e *engine) readDeclared() error {
 					return fmt.Errorf("%s and %s both declare credential %s: one key must name one credential", prev.address, c.Address, c.ID)
 				}
 				cr := e.credSlab.new()
-				*cr = cred{idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID}
+				*cr = cred{key: c.ID, idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID}
 				e.creds[c.ID] = cr
+				e.credSeq = append(e.credSeq, cr)
 				e.perTgt[c.Target]++
 				if c.Type == state.TypeSCIMMembership {
 					user := c.UserID
@@ -266,6 +269,7 @@ func (e *engine) sizeMaps() {
 		return
 	}
 	e.creds = make(map[string]*cred, n)
+	e.credSeq = make([]*cred, 0, n)
 	e.ids.byName = make(map[string]*identity, n)
 	e.ids.order = make([]*identity, 0, n)
 }
@@ -410,7 +414,9 @@ func readUnchained(path string, from int, fn func(int, evidence.Record) error) e
 func (e *engine) judgeIdentities() {
 	// Credentials may name identities that no source declares any more:
 	// the ledger's last declaration stands in for them.
-	for _, c := range e.creds {
+	// In declaration order: the credentials lie in memory in that order,
+	// and so, usually, do their identities.
+	for _, c := range e.credSeq {
 		if c.idName == "" {
 			continue
 		}
@@ -468,10 +474,11 @@ func (e *engine) judgeIdentities() {
 				Checked: "owner " + id.owner + " is ended"})
 		}
 	}
-	for key, c := range e.creds {
+	for _, c := range e.credSeq {
 		if c.identity != nil {
 			continue
 		}
+		key := c.key
 		target, account, _ := connector.ParseID(key)
 		msg := fmt.Sprintf("Credential %s names no identity (identity_id is empty).", key)
 		check := "identity_id is empty"

@@ -287,13 +287,14 @@ func (l *lexer) Bytes() []byte { return l.buf }
 // start while the value goes on past the buffer.
 func (l *lexer) walk(top *[]member, nestedKey string, nested *[]member) error {
 	for {
-		w := walker{b: l.buf, i: l.pos}
+		var w walker
+		var end int
 		var err error
 		if top != nil {
 			*top = (*top)[:0]
-			err = w.object(top, nestedKey, nested)
+			end, err = w.object(l.buf, l.pos, top, nestedKey, nested)
 		} else {
-			err = w.value()
+			end, err = w.value(l.buf, l.pos)
 		}
 		if err == errShort {
 			// Read until there is at least twice as much of the value as
@@ -316,7 +317,7 @@ func (l *lexer) walk(top *[]member, nestedKey string, nested *[]member) error {
 			}
 			return err
 		}
-		l.pos = w.i
+		l.pos = end
 		l.valueDone()
 		return nil
 	}

@@ -1,9 +1,11 @@
 package state
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // walker checks one JSON value in full, in a single pass over the bytes
@@ -12,13 +14,14 @@ import (
 // the state reader looks into are. Nothing is copied or decoded on the way:
 // the reader then turns only the few members it needs into Go strings.
 //
-// Every index is bounds-checked, so a walk never panics whatever it is
-// given. Running out of bytes is errShort when more input may follow (the
-// lexer then reads more and walks the value again from its start), and a
-// syntax error when the buffer is all there is (final).
+// Its methods take the bytes and the index and return the index after
+// what they walked, so that the index lives in a register rather than in
+// the walker: this loop is where a large state's bytes go by. Every index
+// is bounds-checked, so a walk never panics whatever it is given. Running
+// out of bytes is errShort when more input may follow (the lexer then
+// reads more and walks the value again from its start), and a syntax error
+// when the bytes are all there is (final).
 type walker struct {
-	b     []byte
-	i     int
 	depth int
 	final bool
 }
@@ -32,9 +35,6 @@ type span struct {
 }
 
 func (s span) empty() bool { return s.end <= s.start }
-
-// of is the span's bytes in b.
-func (s span) of(b []byte) []byte { return b[s.start:s.end] }
 
 // member is one member of an object.
 type member struct{ key, val span }
@@ -58,16 +58,15 @@ func (w *walker) fail(at int, format string, args ...any) error {
 }
 
 // short is what running out of bytes means.
-func (w *walker) short() error {
+func (w *walker) short(b []byte) error {
 	if w.final {
-		return w.fail(len(w.b), "unexpected end of JSON input")
+		return w.fail(len(b), "unexpected end of JSON input")
 	}
 	return errShort
 }
 
 // plain marks the bytes a string may hold as they are: all but '"', '\\'
-// and the control characters. The string loop is where a state's bytes go
-// by, so it is one table look-up per byte.
+// and the control characters: one table look-up per byte.
 var plain = func() (t [256]bool) {
 	for c := 0x20; c < 256; c++ {
 		t[c] = c != '"' && c != '\\'
@@ -75,36 +74,60 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
-func (w *walker) ws() {
-	for w.i < len(w.b) {
-		switch w.b[w.i] {
+// ws returns the index of the first byte at or after i that is not
+// whitespace.
+func ws(b []byte, i int) int {
+	for i < len(b) && b[i] <= ' ' {
+		switch b[i] {
 		case ' ', '\n', '\r', '\t':
-			w.i++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
-// str walks the string at w.b[w.i] == '"'.
-func (w *walker) str() (esc bool, err error) {
-	b := w.b
-	i := w.i + 1
+// The bytes of a string that need attention, eight at a time: each byte
+// of a 64-bit word that is '"', '\\' or a control character gets its high
+// bit set in special's result. A borrow may also set bits above the first
+// such byte, never below it: the lowest set bit is exact, and it is the
+// only one used.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+func special(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	bs := x ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+}
+
+// str walks the string at b[i] == '"'.
+func (w *walker) str(b []byte, i int) (end int, esc bool, err error) {
+	i++
 	for {
+		for i+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
 		for i < len(b) && plain[b[i]] {
 			i++
 		}
 		if i >= len(b) {
-			return false, w.short()
+			return 0, false, w.short(b)
 		}
 		switch b[i] {
 		case '"':
-			w.i = i + 1
-			return esc, nil
+			return i + 1, esc, nil
 		case '\\':
 			esc = true
 			if i+1 >= len(b) {
-				return false, w.short()
+				return 0, false, w.short(b)
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -112,18 +135,18 @@ func (w *walker) str() (esc bool, err error) {
 			case 'u':
 				for k := i + 2; k < i+6; k++ {
 					if k >= len(b) {
-						return false, w.short()
+						return 0, false, w.short(b)
 					}
 					if !isHex(b[k]) {
-						return false, w.fail(k, "invalid \\u escape in a string")
+						return 0, false, w.fail(k, "invalid \\u escape in a string")
 					}
 				}
 				i += 6
 			default:
-				return false, w.fail(i+1, "invalid escape %q in a string", "\\"+string(b[i+1]))
+				return 0, false, w.fail(i+1, "invalid escape %q in a string", "\\"+string(b[i+1]))
 			}
 		default:
-			return false, w.fail(i, "control character in a string")
+			return 0, false, w.fail(i, "control character in a string")
 		}
 	}
 }
@@ -132,82 +155,81 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// value walks any value, after optional whitespace.
-func (w *walker) value() error {
-	w.ws()
-	if w.i >= len(w.b) {
-		return w.short()
+// value walks any value at b[i] (after optional whitespace).
+func (w *walker) value(b []byte, i int) (int, error) {
+	i = ws(b, i)
+	if i >= len(b) {
+		return 0, w.short(b)
 	}
-	switch c := w.b[w.i]; {
+	switch c := b[i]; {
 	case c == '"':
-		_, err := w.str()
-		return err
+		end, _, err := w.str(b, i)
+		return end, err
 	case c == '{':
-		return w.object(nil, "", nil)
+		return w.object(b, i, nil, "", nil)
 	case c == '[':
-		return w.array()
+		return w.array(b, i)
 	case c == 't':
-		return w.lit("true")
+		return w.lit(b, i, "true")
 	case c == 'f':
-		return w.lit("false")
+		return w.lit(b, i, "false")
 	case c == 'n':
-		return w.lit("null")
+		return w.lit(b, i, "null")
 	case c == '-' || (c >= '0' && c <= '9'):
-		return w.num()
+		return w.num(b, i)
 	case c == '}' || c == ']':
-		return w.fail(w.i, "unbalanced %q where a value should be", c)
+		return 0, w.fail(i, "unbalanced %q where a value should be", c)
 	default:
-		return w.fail(w.i, "invalid character %q looking for a value", c)
+		return 0, w.fail(i, "invalid character %q looking for a value", c)
 	}
 }
 
-func (w *walker) lit(want string) error {
-	have := w.b[w.i:]
+func (w *walker) lit(b []byte, i int, want string) (int, error) {
+	have := b[i:]
 	n := min(len(have), len(want))
 	if string(have[:n]) != want[:n] {
-		return w.fail(w.i, "invalid literal (want %s)", want)
+		return 0, w.fail(i, "invalid literal (want %s)", want)
 	}
 	if n < len(want) {
-		return w.short()
+		return 0, w.short(b)
 	}
-	w.i += len(want)
-	return nil
+	return i + len(want), nil
+}
+
+// digits walks at least one digit at b[i].
+func (w *walker) digits(b []byte, i int) (int, error) {
+	j := i
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	if j == i {
+		if j >= len(b) {
+			return 0, w.short(b)
+		}
+		return 0, w.fail(j, "invalid number: want a digit, found %q", b[j])
+	}
+	return j, nil
 }
 
 // num walks a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (w *walker) num() error {
-	b, i := w.b, w.i
-	digits := func() (int, error) { // at least one digit from i
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j == i {
-			if j >= len(b) {
-				return j, w.short()
-			}
-			return j, w.fail(j, "invalid number: want a digit, found %q", b[j])
-		}
-		return j, nil
-	}
+func (w *walker) num(b []byte, i int) (int, error) {
 	var err error
 	if b[i] == '-' {
 		i++
 	}
 	switch {
 	case i >= len(b):
-		return w.short()
+		return 0, w.short(b)
 	case b[i] == '0':
 		i++
 	default:
-		if i, err = digits(); err != nil {
-			return err
+		if i, err = w.digits(b, i); err != nil {
+			return 0, err
 		}
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		if i, err = digits(); err != nil {
-			return err
+		if i, err = w.digits(b, i+1); err != nil {
+			return 0, err
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -215,142 +237,133 @@ func (w *walker) num() error {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i, err = digits(); err != nil {
-			return err
+		if i, err = w.digits(b, i); err != nil {
+			return 0, err
 		}
 	}
 	if i >= len(b) && !w.final {
-		return errShort // the number may go on
+		return 0, errShort // the number may go on
 	}
-	w.i = i
-	return nil
+	return i, nil
 }
 
-func (w *walker) array() error {
+// array walks the array at b[i] == '['.
+func (w *walker) array(b []byte, i int) (int, error) {
 	if w.depth++; w.depth > maxDepth {
-		return w.fail(w.i, "nested more than %d deep", maxDepth)
+		return 0, w.fail(i, "nested more than %d deep", maxDepth)
 	}
-	w.i++ // '['
-	w.ws()
-	if w.i >= len(w.b) {
-		return w.short()
+	i = ws(b, i+1)
+	if i >= len(b) {
+		return 0, w.short(b)
 	}
-	if w.b[w.i] == ']' {
-		w.i++
+	if b[i] == ']' {
 		w.depth--
-		return nil
+		return i + 1, nil
 	}
 	for {
-		if err := w.value(); err != nil {
-			return err
+		var err error
+		if i, err = w.value(b, i); err != nil {
+			return 0, err
 		}
-		w.ws()
-		if w.i >= len(w.b) {
-			return w.short()
+		i = ws(b, i)
+		if i >= len(b) {
+			return 0, w.short(b)
 		}
-		switch w.b[w.i] {
+		switch b[i] {
 		case ',':
-			w.i++
-			w.ws()
-			if w.i < len(w.b) && w.b[w.i] == ']' {
-				return w.fail(w.i, "trailing comma before ']'")
+			i = ws(b, i+1)
+			if i < len(b) && b[i] == ']' {
+				return 0, w.fail(i, "trailing comma before ']'")
 			}
 		case ']':
-			w.i++
 			w.depth--
-			return nil
+			return i + 1, nil
 		default:
-			return w.fail(w.i, "want ',' or ']' after an array element, found %q", w.b[w.i])
+			return 0, w.fail(i, "want ',' or ']' after an array element, found %q", b[i])
 		}
 	}
 }
 
-// object walks the object at w.b[w.i] == '{'. When top is not nil it
-// receives the object's members in order (duplicates included: the last
-// one counts, as with encoding/json). When nested is not nil and a member
-// named nestedKey holds an object, nested receives that object's members
-// (those of the last such member).
-func (w *walker) object(top *[]member, nestedKey string, nested *[]member) error {
+// object walks the object at b[i] == '{'. When top is not nil it receives
+// the object's members in order (duplicates included: the last one counts,
+// as with encoding/json). When nested is not nil and a member named
+// nestedKey holds an object, nested receives that object's members (those
+// of the last such member).
+func (w *walker) object(b []byte, i int, top *[]member, nestedKey string, nested *[]member) (int, error) {
 	if w.depth++; w.depth > maxDepth {
-		return w.fail(w.i, "nested more than %d deep", maxDepth)
+		return 0, w.fail(i, "nested more than %d deep", maxDepth)
 	}
-	b := w.b
 	var ms []member // appended to locally: a slice behind a pointer is slower
 	if top != nil {
 		ms = *top
 	}
-	w.i++ // '{'
-	w.ws()
-	if w.i >= len(b) {
-		return w.short()
+	i = ws(b, i+1)
+	if i >= len(b) {
+		return 0, w.short(b)
 	}
-	if b[w.i] == '}' {
-		w.i++
+	if b[i] == '}' {
 		w.depth--
-		return nil
+		return i + 1, nil
 	}
 	for {
-		if b[w.i] != '"' {
-			return w.fail(w.i, "want an object key, found %q", b[w.i])
+		if b[i] != '"' {
+			return 0, w.fail(i, "want an object key, found %q", b[i])
 		}
-		ks := w.i
-		kesc, err := w.str()
-		if err != nil {
-			return err
+		ks := i
+		var kesc, vesc bool
+		var err error
+		if i, kesc, err = w.str(b, i); err != nil {
+			return 0, err
 		}
-		key := span{int32(ks), int32(w.i), kesc}
-		w.ws()
-		if w.i >= len(b) {
-			return w.short()
+		key := span{int32(ks), int32(i), kesc}
+		i = ws(b, i)
+		if i >= len(b) {
+			return 0, w.short(b)
 		}
-		if b[w.i] != ':' {
-			return w.fail(w.i, "want ':' after an object key, found %q", b[w.i])
+		if b[i] != ':' {
+			return 0, w.fail(i, "want ':' after an object key, found %q", b[i])
 		}
-		w.i++
-		w.ws()
-		if w.i >= len(b) {
-			return w.short()
+		i = ws(b, i+1)
+		if i >= len(b) {
+			return 0, w.short(b)
 		}
-		vs := w.i
-		var vesc bool
+		vs := i
 		switch {
 		case b[vs] == '"':
-			vesc, err = w.str()
+			i, vesc, err = w.str(b, i)
 		case b[vs] == '{' && nested != nil && keyIs(b, key, nestedKey):
 			*nested = (*nested)[:0]
-			err = w.object(nested, "", nil)
+			i, err = w.object(b, i, nested, "", nil)
 		default:
-			err = w.value()
+			i, err = w.value(b, i)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if top != nil {
-			ms = append(ms, member{key, span{int32(vs), int32(w.i), vesc}})
+			ms = append(ms, member{key, span{int32(vs), int32(i), vesc}})
 		}
-		w.ws()
-		if w.i >= len(b) {
-			return w.short()
+		i = ws(b, i)
+		if i >= len(b) {
+			return 0, w.short(b)
 		}
-		switch b[w.i] {
+		switch b[i] {
 		case ',':
-			w.i++
-			w.ws()
-			if w.i >= len(b) {
-				return w.short()
+			i = ws(b, i+1)
+			if i >= len(b) {
+				return 0, w.short(b)
 			}
-			if b[w.i] == '}' {
-				return w.fail(w.i, "trailing comma before '}'")
+			if b[i] == '}' {
+				return 0, w.fail(i, "trailing comma before '}'")
 			}
 		case '}':
-			w.i++
 			w.depth--
 			if top != nil {
 				*top = ms
 			}
-			return nil
+			return i + 1, nil
 		default:
-			return w.fail(w.i, "want ',' or '}' after an object member, found %q", b[w.i])
+			return 0, w.fail(i, "want ',' or '}' after an object member, found %q", b[i])
 		}
 	}
 }
@@ -389,20 +402,20 @@ func find(b []byte, ms []member, name string) (span, bool) {
 // walkObject walks a complete value (nothing more will come) that should
 // be an object, as the lexer's Object does.
 func walkObject(b []byte, top *[]member, nestedKey string, nested *[]member) error {
-	w := walker{b: b, final: true}
-	w.ws()
-	if w.i >= len(b) || b[w.i] != '{' {
+	w := walker{final: true}
+	i := ws(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return errNotObject
 	}
 	*top = (*top)[:0]
 	if nested != nil {
 		*nested = (*nested)[:0]
 	}
-	if err := w.object(top, nestedKey, nested); err != nil {
+	i, err := w.object(b, i, top, nestedKey, nested)
+	if err != nil {
 		return err
 	}
-	w.ws()
-	if w.i != len(b) {
+	if ws(b, i) != len(b) {
 		return errors.New("data after the value")
 	}
 	return nil

@@ -2,7 +2,9 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,12 +14,9 @@ import (
 
 // walkValid says whether the walker accepts b as one whole JSON value.
 func walkValid(b []byte) bool {
-	w := walker{b: b, final: true}
-	if w.value() != nil {
-		return false
-	}
-	w.ws()
-	return w.i == len(b)
+	w := walker{final: true}
+	i, err := w.value(b, 0)
+	return err == nil && ws(b, i) == len(b)
 }
 
 var walkCases = []string{
@@ -97,4 +96,37 @@ func readAll(r interface{ Read([]byte) (int, error) }) (string, Form, error) {
 		RosterEntry: func(e RosterEntry) error { d.Roster = append(d.Roster, e); return nil },
 	})
 	return summary(&d), form, err
+}
+
+// special's lowest flagged byte is the first byte that is not plain, for
+// every byte value at every position, whatever precedes and follows it.
+func TestSpecialFindsTheFirstByteThatNeedsAttention(t *testing.T) {
+	for _, fill := range []byte{'a', ' ', 0x7f, 0x80, 0xff, '!', '#', '[', ']'} {
+		for pos := 0; pos < 8; pos++ {
+			for v := 0; v < 256; v++ {
+				var w [8]byte
+				for k := range w {
+					w[k] = fill
+				}
+				w[pos] = byte(v)
+				if pos < 7 {
+					w[7] = 0 // a later control byte must not hide the first
+				}
+				want := 8
+				for k, c := range w {
+					if !plain[c] {
+						want = k
+						break
+					}
+				}
+				got := 8
+				if m := special(binary.LittleEndian.Uint64(w[:])); m != 0 {
+					got = bits.TrailingZeros64(m) >> 3
+				}
+				if got != want {
+					t.Fatalf("% x: special says byte %d, want %d", w, got, want)
+				}
+			}
+		}
+	}
 }
