@@ -115,6 +115,7 @@ type ledgerCred struct {
 	owner    string
 	endDate  string
 	system   string
+	account  string // as the ledger spells it (the key may be canonical)
 }
 
 type engine struct {
@@ -223,12 +224,13 @@ func (e *engine) readDeclared() error {
 				return nil
 			},
 			Credential: func(c state.Credential) error {
-				if prev, dup := e.creds[c.ID]; dup {
+				key := credKey(c) // LDAP DNs join on one spelling (joinkey.go)
+				if prev, dup := e.creds[key]; dup {
 					return fmt.Errorf("%s and %s both declare credential %s: one key must name one credential", prev.address, c.Address, c.ID)
 				}
 				cr := e.credSlab.new()
 				*cr = cred{key: c.ID, idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID}
-				e.creds[c.ID] = cr
+				e.creds[key] = cr
 				e.credSeq = append(e.credSeq, cr)
 				e.perTgt[c.Target]++
 				if c.Type == state.TypeSCIMMembership {
@@ -346,10 +348,10 @@ func (e *engine) readLedger() error {
 		if r.Target == "" || r.Account == "" {
 			return nil
 		}
-		key := connector.ID(r.Target, r.Account)
+		key := joinKey(r.System, r.Target, r.Account)
 		lc := e.ledger[key]
 		if lc == nil {
-			lc = &ledgerCred{}
+			lc = &ledgerCred{account: r.Account}
 			e.ledger[key] = lc
 			if group, user, ok := strings.Cut(r.Account, "/"); ok && r.System == "scim" && group != "" && user != "" {
 				u := connector.ID(r.Target, user)
@@ -598,13 +600,14 @@ func (e *engine) scanTarget(ctx context.Context, l *listing) {
 			continue
 		}
 		id := connector.ID(spec.Name, key)
-		lc := e.ledger[id]
+		jk := joinKey(d.System, spec.Name, key)
+		lc := e.ledger[jk]
 		f := Finding{
 			Rule: RuleRevocationNotPropagated, Target: spec.Name, System: d.System, Account: key, Identity: lc.identity,
 			Message: fmt.Sprintf("The ledger records %s as revoked (line %d) but the target reports it usable: %s.", id, lc.line, v.Checked),
 			Checked: v.Checked,
 		}
-		if c := e.creds[id]; c != nil {
+		if c := e.creds[jk]; c != nil {
 			f.Address, f.Location = c.address, e.credLoc(c, spec.Name)
 			if c.identity != nil {
 				f.Owner, f.EndDate = c.identity.owner, c.identity.endDate
@@ -628,7 +631,7 @@ var expirySystems = map[string]bool{"postgresql": true, "ldap": true}
 // per account of every target: the maps are looked up with the key built
 // in a reused buffer, and the key string is made only for a finding.
 func (e *engine) account(target, system string, a connector.Account, verify *[]string) {
-	e.keyBuf = append(append(append(e.keyBuf[:0], target...), '/'), a.Key...)
+	e.keyBuf = appendJoinKey(e.keyBuf, system, target, a.Key)
 	lc := e.ledger[string(e.keyBuf)]
 	if c := e.creds[string(e.keyBuf)]; c != nil {
 		c.seen = true
@@ -769,13 +772,14 @@ func (e *engine) checkMissingEvidence() {
 		if _, ok := e.creds[key]; ok {
 			continue
 		}
-		target, account, err := connector.ParseID(key)
+		target, _, err := connector.ParseID(key)
 		if err != nil {
 			continue
 		}
+		account := lc.account
 		f := Finding{
 			Rule: RuleMissingEvidence, Target: target, System: lc.system, Account: account, Identity: lc.identity,
-			Message:  fmt.Sprintf("The ledger's last record of %s is %s (line %d); it is in no state and no revocation is recorded.", key, lc.event, lc.line),
+			Message:  fmt.Sprintf("The ledger's last record of %s is %s (line %d); it is in no state and no revocation is recorded.", connector.ID(target, account), lc.event, lc.line),
 			Checked:  fmt.Sprintf("last ledger event %s; absent from %d state file(s)", lc.event, len(e.in.States)),
 			Location: locate.Location{File: e.in.Ledger, Line: lc.line},
 		}

@@ -140,6 +140,10 @@ func checkScan(t *testing.T, h *tfHarness, env []string, want []string, secrets 
 
 // ------------------------------------------------------------------ LDAP
 
+// e2eLDAPMain spells base_dn OU=People,DC=example,DC=org, as directory
+// teams often write it: the provider's ids keep that spelling, the
+// directory lists the entries in its own (ou=people,dc=example,dc=org),
+// and the scan must join the two.
 func e2eLDAPMain(s *testenv.Slapd, vpn string) string {
 	return e2eTerraform + fmt.Sprintf(`
 provider "sunset" {
@@ -155,7 +159,7 @@ provider "sunset" {
     } }
   }
 }
-`, s.LDAPSURL, s.BindDN, s.PeopleDN, s.CAFile, s.BaseDN) + e2eIdentities + fmt.Sprintf(`
+`, s.LDAPSURL, s.BindDN, e2eShoutedPeopleDN, s.CAFile, s.BaseDN) + e2eIdentities + fmt.Sprintf(`
 resource "sunset_ldap_account" "staff" {
   for_each            = sunset_identity.staff
   target              = "corp"
@@ -169,6 +173,8 @@ resource "sunset_ldap_account" "staff" {
 }
 `, vpn)
 }
+
+const e2eShoutedPeopleDN = "OU=People,DC=example,DC=org"
 
 // e2eLDAPAdmin runs f bound as the directory's administrator.
 func e2eLDAPAdmin(t *testing.T, s *testenv.Slapd, f func(*goldap.Conn) error) {
@@ -230,9 +236,13 @@ func TestEndToEndLDAP(t *testing.T) {
 		s.LDAPSURL, s.BindDN, s.PeopleDN, s.CAFile))
 	h.run("apply", "-auto-approve")
 
-	// Clean: everyone declared, pwdEndTime at each end date.
+	// Clean: everyone declared, pwdEndTime at each end date, although
+	// state and directory spell the DNs differently.
 	if r := h.scan(env); r.code != 0 || len(findingsOf(t, r.stdout)) != 0 {
 		t.Fatalf("a clean setup must exit 0 with no findings: %s", r)
+	}
+	if st, _ := os.ReadFile(filepath.Join(h.dir, "state.json")); !strings.Contains(string(st), `"corp/uid=alice,`+e2eShoutedPeopleDN+`"`) {
+		t.Fatalf("the state no longer keeps the configuration's spelling of the DN; this test joins the two spellings:\n%s", st)
 	}
 	head := sunset(t, h.dir, nil, "evidence", "head", "evidence/sunset.jsonl")
 	if head.code != 0 || !strings.HasPrefix(head.stdout, "8:") {
