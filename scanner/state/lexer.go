@@ -8,13 +8,13 @@ import (
 	"strconv"
 )
 
-// lexer reads JSON tokens and raw values from a stream, like json.Decoder's
-// Token, More and Decode, several times faster on large states: values are
-// cut out of the buffer with a tight byte loop instead of the decoder's
-// general state machine, and the instances sunset reads are then walked
-// by hand (fastjson.go). Structure (objects, arrays, separators) is checked
-// as strictly as json.Decoder does; a skipped value is checked for balanced
-// brackets, terminated strings and well-formed literals.
+// lexer reads JSON tokens and values from a stream, like json.Decoder's
+// Token, More and Decode, many times faster on large states. The top of a
+// state (its keys, the resources' names) goes through Token and Decode;
+// the instances, and every value skipped, go through Object and Skip, which
+// walk the value once, in place in the buffer (walk.go), checking it in
+// full without copying it. Structure (objects, arrays, separators) is
+// checked as strictly as json.Decoder does.
 type lexer struct {
 	r     io.Reader
 	buf   []byte
