@@ -1,19 +1,44 @@
 #!/usr/bin/env bash
-# The quickstart, end to end, on this machine only: build the provider, point
-# terraform at it through a dev_overrides CLI config, declare the roster,
-# then let the HR export terminate someone and watch the plan destroy them.
+# The quickstart, end to end, on this machine only: build the provider and
+# the CLI, start a throwaway PostgreSQL on loopback, point terraform at the
+# provider through a dev_overrides CLI config, declare the roster with a
+# login role per identity, let the HR export terminate someone, watch the
+# plan destroy their access, apply it, then check the evidence and scan for
+# drift.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 command -v terraform >/dev/null || { echo "demo: terraform (1.11+) is not on PATH" >&2; exit 1; }
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+servers_pid=""
+cleanup() {
+  [ -n "$servers_pid" ] && kill "$servers_pid" 2>/dev/null && wait "$servers_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "Building the provider"
+step "Building the provider and the sunset CLI"
 go build -C "$root" -o "$work/bin/terraform-provider-sunset" .
 go build -C "$root" -o "$work/bin/sunset" ./scanner/cmd/sunset
+go build -C "$root" -o "$work/demo-servers" ./internal/testenv/cmd/demo-servers
+sunset="$work/bin/sunset"
+
+step "Starting a throwaway PostgreSQL on loopback"
+# demo-servers stops the server when its stdin closes: tie it to a fifo we hold.
+mkfifo "$work/hold"
+"$work/demo-servers" -env-file "$work/servers.env" < "$work/hold" &
+servers_pid=$!
+exec 9> "$work/hold"
+for _ in $(seq 1 300); do [ -s "$work/servers.env" ] && break; sleep 0.1; done
+[ -s "$work/servers.env" ] || { echo "demo: PostgreSQL did not start" >&2; exit 1; }
+# shellcheck disable=SC1091
+. "$work/servers.env"
+export WAREHOUSE_DSN
+echo "PostgreSQL is up on $(sed -E 's|.*@([^/]*)/.*|\1|' <<<"$WAREHOUSE_DSN")"
+sql() { "$PSQL" "$WAREHOUSE_DSN" -X -q -A -F ' | ' -c "$1"; }
+
 cat > "$work/terraformrc" <<RC
 provider_installation {
   dev_overrides { "sunset-iam/sunset" = "$work/bin" }
@@ -24,23 +49,44 @@ export TF_CLI_CONFIG_FILE="$work/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMAT
 export SUNSET_ACTOR="${SUNSET_ACTOR:-demo@$(hostname)}"
 cp -r "$root/examples/quickstart" "$work/quickstart"
 cd "$work/quickstart"
-tf() { terraform "$@" -no-color 2>&1 | grep -v -e 'Provider development overrides' -e 'dev_overrides' -e 'The following provider' -e '^ *- sunset-iam/sunset in' -e 'applying changes may cause the state' -e 'The behavior may therefore' -e 'versions may not be compatible' -e 'published releases\.' -e '^│ *$' -e '^╷' -e '^╵' -e 'Warning: Provider development' || true; }
+# Terraform's banner about dev_overrides is noise here.
+tf() { terraform "$@" -no-color 2>&1 | awk '
+  /Warning: Provider development overrides are in effect/ {skip=1}
+  !skip
+  skip && /releases\.$/ {skip=0}' ; return "${PIPESTATUS[0]}"; }
 
-step "Day 1: declare everyone in the roster"
+step "Day 1: declare everyone, each with a login role that expires with them"
 tf apply -auto-approve
+sql "select rolname as role, rolcanlogin as can_login, rolvaliduntil as valid_until from pg_roles where rolname in ('alice','bob','carol','etl-loader','report-bot') order by 1"
 
 step "The HR system marks bob terminated"
 sed -i 's/^bob,\(.*\),active,/bob,\1,terminated,/' roster.csv
 grep '^bob' roster.csv
 
-step "Plan: bob's identity is destroyed"
+step "Plan: bob's identity and login role are destroyed"
 tf plan -out=offboard.tfplan
 
-step "Apply the offboarding"
+step "Apply: revoke, verify, record"
 tf apply offboard.tfplan
+sql "select rolname as role, rolcanlogin as can_login, (select count(*) from pg_auth_members m where m.member = r.oid) as memberships from pg_roles r where rolname = 'bob'"
 
-step "Forecast: what will a plan destroy on 2030-07-01?"
-tf plan -var as_of=2030-07-01T00:00:00Z
+step "Forecast: what will a plan destroy on 2030-02-01?"
+tf plan -var as_of=2030-02-01T00:00:00Z | grep -E '^  # |^Plan:' || true
 
-step "Evidence ledger ($(wc -l < sunset-evidence.jsonl) records)"
-cat sunset-evidence.jsonl
+step "Evidence ledger ($(wc -l < sunset-evidence.jsonl) records): bob's removal"
+grep '"bob"' sunset-evidence.jsonl | grep -E 'credential.revoked|identity.offboarded'
+"$sunset" evidence verify sunset-evidence.jsonl
+echo "head: $("$sunset" evidence head sunset-evidence.jsonl)"
+
+step "Someone creates an undeclared login role out of band; the scanner finds it"
+sql "create role mallory login password 'not-in-terraform'"
+terraform state pull > state.json
+set +e
+"$sunset" scan --config sunset.yaml --state state.json --roster roster.csv \
+  --ledger sunset-evidence.jsonl --source-dir . --format table
+code=$?
+set -e
+echo "sunset scan exited $code (1: findings at or above --fail-on)"
+[ "$code" -eq 1 ] || { echo "demo: expected the scan to report the undeclared role" >&2; exit 1; }
+
+step "Done"

@@ -1,5 +1,8 @@
-# Quickstart: identities from an HR export plus inline non-human identities,
-# gated on their end dates. `make demo` runs this end to end.
+# Quickstart: people from an HR export plus inline non-human identities,
+# gated on their end dates, each with a PostgreSQL login role that ends with
+# them. `make demo` runs this end to end against a throwaway local
+# PostgreSQL; to run it yourself, set WAREHOUSE_DSN to a server you may
+# create roles on.
 terraform {
   required_version = ">= 1.11"
   required_providers {
@@ -15,6 +18,11 @@ variable "as_of" {
 
 provider "sunset" {
   evidence = { file = "${path.module}/sunset-evidence.jsonl" }
+  targets = {
+    # The DSN comes from the environment, so it never sits in the
+    # configuration, the plan or the state.
+    warehouse = { postgres = { dsn_env = "WAREHOUSE_DSN" } }
+  }
 }
 
 data "sunset_roster" "staff" {
@@ -33,6 +41,18 @@ resource "sunset_identity" "staff" {
   kind     = each.value.kind
   owner    = each.value.owner
   end_date = each.value.end_date
+}
+
+# One login role per identity. VALID UNTIL is the identity's end, so the
+# database refuses new logins then even if no apply ever runs; destroying
+# the role (when the identity leaves the roster) disables it, ends its
+# sessions, verifies, and records the removal.
+resource "sunset_postgres_role" "warehouse" {
+  for_each    = sunset_identity.staff
+  target      = "warehouse"
+  name        = each.key
+  identity_id = each.value.id
+  expires_at  = each.value.end_date
 }
 
 output "active" {

@@ -369,7 +369,7 @@ func warnRoster(diags *diag.Diagnostics, res lifecycle.Result) {
 			}
 			lines = append(lines, fmt.Sprintf("- %s (%s, owner %s, %s)", e.Name, e.Kind, e.Owner, describeEnd(e)))
 		}
-		diags.AddWarning(fmt.Sprintf("%d identities have ended", n),
+		diags.AddWarning(plural(n, "identity has ended", "identities have ended"),
 			"Credentials created with for_each over this roster's `active` are planned for destroy:\n"+strings.Join(lines, "\n"))
 	}
 	if n := len(res.Exceptions); n > 0 {
@@ -382,7 +382,7 @@ func warnRoster(diags *diag.Diagnostics, res lifecycle.Result) {
 			x := e.Exception
 			lines = append(lines, fmt.Sprintf("- %s: %s (%s), approved by %s, until %s", e.Name, x.Kind, x.Reason, x.ApprovedBy, x.Expires))
 		}
-		diags.AddWarning(fmt.Sprintf("%d identities are held active by exceptions", n),
+		diags.AddWarning(plural(n, "identity is held active by an exception", "identities are held active by exceptions"),
 			"These identities would otherwise have ended; they stay active until their exception expires:\n"+strings.Join(lines, "\n"))
 	}
 }
@@ -408,4 +408,11 @@ func enoughIdentities(diags *diag.Diagnostics, at path.Path, source string, got 
 	diags.AddAttributeError(at, "Roster source returned too few identities",
 		fmt.Sprintf("%s returned %d identities; min_identities is %d. A truncated export would otherwise end everyone missing from it. Check the source; if the drop is real, lower min_identities.", source, got, min.ValueInt64()))
 	return false
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
