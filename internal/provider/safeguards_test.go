@@ -73,7 +73,7 @@ func TestAccMassRevocationBreaker(t *testing.T) {
 			{
 				// With min_identities the roster itself refuses the
 				// truncated export, before any destroy is planned.
-				Config:      strings.Replace(fileRosterConfig(ledger, export, ""), `data "sunset_roster" "staff" {`, `data "sunset_roster" "staff" {
+				Config: strings.Replace(fileRosterConfig(ledger, export, ""), `data "sunset_roster" "staff" {`, `data "sunset_roster" "staff" {
   min_identities = 10`, 1),
 				ExpectError: wrapped(`Roster source returned too few identities`, `returned 1 identities; min_identities is 10`),
 			},
