@@ -36,7 +36,7 @@ if [ ! -x "$gobin/terraform-provider-time" ]; then
 fi
 mkdir -p "$work/plugins" "$work/sunset" "$work/time"
 go build -C "$root" -o "$work/plugins/terraform-provider-sunset" .
-go build -C "$root" -o "$work/pgserver" ./scripts/pgserver
+go build -C "$root" -o "$work/pgserver" ./internal/testenv/cmd/pgserver
 cp "$gobin/terraform-provider-time" "$work/plugins/"
 cat > "$work/terraformrc" <<RC
 provider_installation {

@@ -22,20 +22,21 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "Building the provider and the sunset CLI"
 go build -C "$root" -o "$work/bin/terraform-provider-sunset" .
 go build -C "$root" -o "$work/bin/sunset" ./scanner/cmd/sunset
-go build -C "$root" -o "$work/demo-servers" ./internal/testenv/cmd/demo-servers
+go build -C "$root" -o "$work/pgserver" ./internal/testenv/cmd/pgserver
 sunset="$work/bin/sunset"
 
 step "Starting a throwaway PostgreSQL on loopback"
-# demo-servers stops the server when its stdin closes: tie it to a fifo we hold.
+# pgserver stops the server when its stdin closes: tie it to a fifo we hold.
 mkfifo "$work/hold"
-"$work/demo-servers" -env-file "$work/servers.env" < "$work/hold" &
+"$work/pgserver" < "$work/hold" > "$work/pg.env" 2> "$work/pg.err" &
 servers_pid=$!
 exec 9> "$work/hold"
-for _ in $(seq 1 300); do [ -s "$work/servers.env" ] && break; sleep 0.1; done
-[ -s "$work/servers.env" ] || { echo "demo: PostgreSQL did not start" >&2; exit 1; }
+for _ in $(seq 1 300); do grep -q '^READY$' "$work/pg.env" 2>/dev/null && break; sleep 0.1; done
+grep -q '^READY$' "$work/pg.env" || { cat "$work/pg.err" >&2; echo "demo: PostgreSQL did not start" >&2; exit 1; }
 # shellcheck disable=SC1091
-. "$work/servers.env"
-export WAREHOUSE_DSN
+. <(grep -v '^READY$' "$work/pg.env")
+export WAREHOUSE_DSN="$BENCH_DSN"
+PSQL="$PG_BINDIR/psql"
 echo "PostgreSQL is up on $(sed -E 's|.*@([^/]*)/.*|\1|' <<<"$WAREHOUSE_DSN")"
 sql() { "$PSQL" "$WAREHOUSE_DSN" -X -q -A -F ' | ' -c "$1"; }
 

@@ -1,10 +1,10 @@
 // Command pgserver starts a throwaway PostgreSQL (internal/testenv: a temp
 // directory, a free loopback port, an unprivileged user when run as root)
-// for benchmark scripts. It prints shell assignments (PGHOST, PGPORT,
+// for the demo and benchmark scripts. It prints shell assignments (PGHOST, PGPORT,
 // PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE, PG_BINDIR, BENCH_DSN) and a
 // final "READY" line, then serves until its standard input closes or it is
 // signalled, and removes the server.
-// scripts/bench-postgres-destroy.sh shows the use.
+// scripts/demo.sh and scripts/bench-postgres-destroy.sh show the use.
 package main
 
 import (
