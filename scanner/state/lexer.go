@@ -36,7 +36,9 @@ type level struct {
 // maxValueBytes bounds one raw value held in memory at once.
 const maxValueBytes = 512 << 20
 
-func newLexer(r io.Reader) *lexer { return &lexer{r: r, buf: make([]byte, 0, 1<<20)} }
+// newLexer reads r through a buffer of size bytes to begin with; it grows
+// only for a single value larger than that.
+func newLexer(r io.Reader, size int) *lexer { return &lexer{r: r, buf: make([]byte, 0, size)} }
 
 // InputOffset is the stream offset of the next unread byte.
 func (l *lexer) InputOffset() int64 { return l.base + int64(l.pos) }

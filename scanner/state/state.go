@@ -12,7 +12,6 @@
 package state
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,12 +139,17 @@ func ReadFileVisit(path string, v Visitor) (Form, error) {
 		return "", fmt.Errorf("state: %w", err)
 	}
 	defer f.Close()
-	return Read(bufio.NewReaderSize(io.LimitReader(f, MaxStateBytes), 1<<20), path, v)
+	// The lexer is the file's only buffer: large reads, one copy.
+	return readFrom(newLexer(io.LimitReader(f, MaxStateBytes), 1<<20), path, v)
 }
 
 // Read streams a state in either form to v. file names it in errors.
 func Read(r io.Reader, file string, v Visitor) (Form, error) {
-	d := &decoder{dec: newLexer(r), file: file, v: v}
+	return readFrom(newLexer(r, 64<<10), file, v)
+}
+
+func readFrom(l *lexer, file string, v Visitor) (Form, error) {
+	d := &decoder{dec: l, file: file, v: v}
 	form, err := d.document()
 	if err != nil {
 		return form, fmt.Errorf("state %s: %w", file, err)
