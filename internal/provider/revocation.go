@@ -59,10 +59,17 @@ func (rt *runtime) revokeAndRecord(ctx context.Context, r revocation) diag.Diagn
 	}
 
 	tflog.Info(ctx, "revoking credential", map[string]any{"target": r.target, "account": r.account, "action": r.action})
-	if err := r.revoke(ctx); err != nil {
+	stepCtx, cancel := rt.revocationStep(ctx, r.target)
+	err := r.revoke(stepCtx)
+	err = stepTimedOut(stepCtx, err)
+	cancel()
+	if err != nil {
 		return fail("Revocation failed", fmt.Sprintf("Revoking %s in target %q (%s) failed: %v", r.account, r.target, r.system, err), nil)
 	}
-	v, err := r.verify(ctx)
+	stepCtx, cancel = rt.revocationStep(ctx, r.target)
+	v, err := r.verify(stepCtx)
+	err = stepTimedOut(stepCtx, err)
+	cancel()
 	if err != nil {
 		return fail("Revocation could not be verified", fmt.Sprintf("Verifying that %s is gone from target %q (%s) failed: %v", r.account, r.target, r.system, err), nil)
 	}
@@ -85,6 +92,40 @@ func (rt *runtime) revokeAndRecord(ctx context.Context, r revocation) diag.Diagn
 	_, recDiags := rt.record(ctx, rec)
 	diags.Append(recDiags...)
 	return diags
+}
+
+// revocationStep bounds one step of a revocation by the target's step
+// timeout, if it has one, so that a server that stops answering fails the
+// destroy (recorded, retried by the next apply) instead of holding the
+// apply forever. The evidence record is written under the caller's
+// context, never under an expired step's.
+func (rt *runtime) revocationStep(ctx context.Context, targetName string) (context.Context, context.CancelFunc) {
+	if t, ok := rt.targets[targetName]; ok {
+		if d := t.stepTimeout(); d > 0 {
+			return context.WithTimeoutCause(ctx, d, stepTimeoutError{d})
+		}
+	}
+	return context.WithCancel(ctx)
+}
+
+// stepTimeoutError says which limit ran out, for the operator.
+type stepTimeoutError struct{ d time.Duration }
+
+func (e stepTimeoutError) Error() string {
+	return fmt.Sprintf("no answer within the target's timeout (%s)", e.d)
+}
+
+// stepTimedOut adds the reason to the error of a step whose time limit
+// ran out: the connector's own text ("context deadline exceeded") does not
+// say which limit it was or how to change it.
+func stepTimedOut(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() {
+		return fmt.Errorf("%w: %v", err, cause)
+	}
+	return err
 }
 
 func (r revocation) attemptDetails() map[string]string {

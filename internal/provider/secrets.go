@@ -75,6 +75,10 @@ func (rt *runtime) redact(s string) string {
 		if esc := url.PathEscape(secret); esc != secret {
 			s = strings.ReplaceAll(s, esc, redacted)
 		}
+		// As the password is written in a postgres:// DSN's userinfo.
+		if esc := url.UserPassword("", secret).String()[1:]; esc != secret {
+			s = strings.ReplaceAll(s, esc, redacted)
+		}
 	}
 	return s
 }

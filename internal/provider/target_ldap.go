@@ -40,6 +40,8 @@ func (m *ldapTargetModel) ldapConfig() ldap.Config {
 		CAFile:           m.CAFile.ValueString(),
 		GroupBaseDN:      m.GroupBaseDN.ValueString(),
 		EmptyGroupMember: m.EmptyGroupMember.ValueString(),
+		// 0 (unset) is the connector's default.
+		Timeout: timeoutOf(m.Timeout, 0),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -48,7 +49,13 @@ func (t *target) postgresClient(ctx context.Context) (*postgres.Client, error) {
 	c, ok := postgresPools.byDSN[dsn]
 	if !ok {
 		var err error
-		c, err = postgres.New(ctx, postgres.Config{DSN: dsn, MaxConns: postgresMaxConns})
+		// Connecting and the check that the server answers are bounded by
+		// the target's timeout: without a connect_timeout in the DSN, pgx
+		// waits for as long as the context allows, and a server that
+		// accepts connections without answering would hold the apply.
+		cctx, cancel := context.WithTimeout(ctx, t.postgresTimeout())
+		c, err = postgres.New(cctx, postgres.Config{DSN: dsn, MaxConns: postgresMaxConns})
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("target %q: %w", t.name, err)
 		}
@@ -70,4 +77,9 @@ func (t *target) postgresUser() string {
 		return ""
 	}
 	return cfg.User
+}
+
+// postgresTimeout is the time limit of one step against the server.
+func (t *target) postgresTimeout() time.Duration {
+	return timeoutOf(t.postgres.Timeout, defaultTargetTimeout)
 }

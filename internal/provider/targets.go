@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
 )
 
 // The connector kinds a target can hold, one block each.
@@ -28,8 +30,9 @@ type targetModel struct {
 }
 
 type postgresTargetModel struct {
-	DSN    types.String `tfsdk:"dsn"`
-	DSNEnv types.String `tfsdk:"dsn_env"`
+	DSN     types.String `tfsdk:"dsn"`
+	DSNEnv  types.String `tfsdk:"dsn_env"`
+	Timeout types.String `tfsdk:"timeout"`
 }
 
 type scimTargetModel struct {
@@ -58,6 +61,7 @@ type ldapTargetModel struct {
 	StartTLS         types.Bool   `tfsdk:"start_tls"`
 	GroupBaseDN      types.String `tfsdk:"group_base_dn"`
 	EmptyGroupMember types.String `tfsdk:"empty_group_member"`
+	Timeout          types.String `tfsdk:"timeout"`
 }
 
 func targetsSchema() schema.MapNestedAttribute {
@@ -78,6 +82,7 @@ func targetsSchema() schema.MapNestedAttribute {
 					Attributes: map[string]schema.Attribute{
 						"dsn":     secret("Connection string (`postgres://user:password@host:5432/db?sslmode=verify-full`). TLS follows its `sslmode`. Its password never reaches state, logs or evidence."),
 						"dsn_env": str("Name of an environment variable holding the DSN, used when `dsn` is not set."),
+						"timeout": str("Time limit of each step against the server, such as `30s` (the default) or `2m`: connecting, and on destroy the revocation and then its verification. A server that does not answer in time fails the step instead of holding the apply: a destroy then records `credential.revoke_failed` and stays in state for the next apply."),
 					},
 				},
 				kindSCIM: schema.SingleNestedAttribute{
@@ -111,6 +116,7 @@ func targetsSchema() schema.MapNestedAttribute {
 						"start_tls":          schema.BoolAttribute{Optional: true, MarkdownDescription: "Upgrade an `ldap://` connection with StartTLS before binding. Not with `ldaps://`. Default `false`."},
 						"group_base_dn":      str("Where groups are searched for memberships, both for `groups` and for the removal of every membership on destroy. Default: the naming context that holds `base_dn` (so `ou=people` still finds groups in `ou=groups`)."),
 						"empty_group_member": str("A placeholder DN put into a `groupOfNames` when the account being removed is its last member (the schema requires one member), such as `cn=nobody,dc=example,dc=org`. Without it, removing a group's last member fails and the destroy stays pending."),
+						"timeout":            str("Time limit of connecting (TCP, then TLS or StartTLS), of the bind and of each request, such as `30s` (the default) or `2m`. A directory that does not answer in time fails the operation instead of holding the apply."),
 					},
 				},
 			},
@@ -159,6 +165,9 @@ func validateTargets(targets map[string]targetModel, diags *diag.Diagnostics) {
 			diags.AddAttributeError(at, "Target needs exactly one connector block",
 				fmt.Sprintf("Target %q holds %d connector blocks (%s); set exactly one of postgres, scim, ldap.", name, n, strings.Join(t.blocks(), ", ")))
 		}
+		if m.Postgres != nil {
+			validateTimeout(at.AtName(kindPostgres).AtName("timeout"), m.Postgres.Timeout, diags)
+		}
 		if m.SCIM != nil {
 			validateSCIMTarget(at.AtName(kindSCIM), m.SCIM, diags)
 			switch v := m.SCIM.Deprovision.ValueString(); v {
@@ -169,6 +178,7 @@ func validateTargets(targets map[string]targetModel, diags *diag.Diagnostics) {
 			}
 		}
 		if m.LDAP != nil {
+			validateTimeout(at.AtName(kindLDAP).AtName("timeout"), m.LDAP.Timeout, diags)
 			switch v := m.LDAP.Flavor.ValueString(); v {
 			case "", "openldap", "active_directory":
 			default:
@@ -235,4 +245,45 @@ func (rt *runtime) target(name, kind string) (*target, error) {
 		return nil, fmt.Errorf("target %q is a %s target; this resource needs a %s target", name, t.kind, kind)
 	}
 	return t, nil
+}
+
+// defaultTargetTimeout bounds one step against a postgres target whose
+// block sets no timeout (the ldap and scim connectors default to the same).
+const defaultTargetTimeout = 30 * time.Second
+
+// validateTimeout checks a target's timeout where it is known.
+func validateTimeout(at path.Path, v types.String, diags *diag.Diagnostics) {
+	if !hasValue(v) {
+		return
+	}
+	if d, err := lifecycle.ParseDuration(v.ValueString()); err != nil {
+		diags.AddAttributeError(at, "Invalid timeout", err.Error())
+	} else if d <= 0 {
+		diags.AddAttributeError(at, "Invalid timeout", "timeout must be longer than zero.")
+	}
+}
+
+// timeoutOf reads a validated timeout; def when it is not set.
+func timeoutOf(v types.String, def time.Duration) time.Duration {
+	if !hasValue(v) {
+		return def
+	}
+	d, err := lifecycle.ParseDuration(v.ValueString())
+	if err != nil || d <= 0 {
+		return def
+	}
+	return d
+}
+
+// stepTimeout bounds each step of a revocation (the revoke, then the
+// verification) on a target whose connector leaves a request unbounded:
+// pgx waits for a statement's answer for as long as its context allows, so
+// a hung server or a statement stuck behind a lock would hold the destroy
+// forever. The ldap and scim connectors bound every request themselves
+// (0: no further bound).
+func (t *target) stepTimeout() time.Duration {
+	if t.postgres != nil {
+		return t.postgresTimeout()
+	}
+	return 0
 }
