@@ -354,6 +354,20 @@ func (r *postgresRoleResource) client(ctx context.Context, m postgresRoleModel, 
 	return c
 }
 
+// bounded limits one call to the server to the target's timeout, so that a
+// statement stuck behind a lock, or a server that stops answering, fails the
+// operation instead of holding the apply forever. The context is released
+// when the timeout fires; calls are short, so no cancel is kept.
+func (r *postgresRoleResource) bounded(ctx context.Context, targetName string) context.Context {
+	tgt, err := r.rt.target(targetName, kindPostgres)
+	if err != nil {
+		return ctx
+	}
+	bctx, cancel := context.WithTimeout(ctx, tgt.postgresTimeout())
+	context.AfterFunc(bctx, cancel)
+	return bctx
+}
+
 // fromRole copies what the server reports into m. expires_at keeps the
 // declared text while it means what the server holds; when VALID UNTIL was
 // changed outside Terraform it takes the server's value, so that the next
@@ -416,7 +430,7 @@ func (r *postgresRoleResource) Create(ctx context.Context, req resource.CreateRe
 	}
 	name, target := plan.Name.ValueString(), plan.Target.ValueString()
 
-	role, err := c.Create(ctx, spec)
+	role, err := c.Create(r.bounded(ctx, plan.Target.ValueString()), spec)
 	switch {
 	case errors.Is(err, postgres.ErrRoleExists):
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Role already exists",
@@ -427,7 +441,7 @@ func (r *postgresRoleResource) Create(ctx context.Context, req resource.CreateRe
 		// The CREATE may have committed before the error (a failed read
 		// back): a role that now exists is ours, and must be recorded.
 		var getErr error
-		role, getErr = c.Get(ctx, name)
+		role, getErr = c.Get(r.bounded(ctx, plan.Target.ValueString()), name)
 		if getErr != nil {
 			detail := r.rt.redact(err.Error())
 			if !errors.Is(getErr, connector.ErrNotFound) {
@@ -457,10 +471,10 @@ func (r *postgresRoleResource) undoCreate(ctx context.Context, c *postgres.Clien
 	cause := diagText(recDiags)
 	tgt, _ := r.rt.target(plan.Target.ValueString(), kindPostgres)
 	heir := tgt.postgresUser()
-	_, err := c.Revoke(ctx, name, postgres.RevokeOptions{Mode: postgres.RevokeDrop, ReassignTo: heir})
+	_, err := c.Revoke(r.bounded(ctx, plan.Target.ValueString()), name, postgres.RevokeOptions{Mode: postgres.RevokeDrop, ReassignTo: heir})
 	if err == nil {
 		var v connector.Verification
-		if v, err = c.Verify(ctx, name); err == nil && !v.Absent {
+		if v, err = c.Verify(r.bounded(ctx, plan.Target.ValueString()), name); err == nil && !v.Absent {
 			err = fmt.Errorf("the role is still present after DROP ROLE: %s", v.Checked)
 		}
 	}
@@ -511,7 +525,7 @@ func (r *postgresRoleResource) Read(ctx context.Context, req resource.ReadReques
 		keep(err)
 		return
 	}
-	role, err := c.Get(ctx, name)
+	role, err := c.Get(r.bounded(ctx, target), name)
 	if errors.Is(err, connector.ErrNotFound) {
 		resp.Diagnostics.AddWarning("PostgreSQL role dropped outside Terraform",
 			fmt.Sprintf("Role %q no longer exists in target %q. It is removed from state; if it is still declared, the plan creates it again.", name, target))
@@ -586,7 +600,7 @@ func (r *postgresRoleResource) Update(ctx context.Context, req resource.UpdateRe
 		if c == nil {
 			return
 		}
-		role, err := c.Update(ctx, plan.Name.ValueString(), spec)
+		role, err := c.Update(r.bounded(ctx, plan.Target.ValueString()), plan.Name.ValueString(), spec)
 		if err != nil {
 			resp.Diagnostics.AddError("Cannot update role", r.rt.redact(err.Error()))
 			return
@@ -722,7 +736,7 @@ func (r *postgresRoleResource) ImportState(ctx context.Context, req resource.Imp
 	if c == nil {
 		return
 	}
-	role, err := c.Get(ctx, name)
+	role, err := c.Get(r.bounded(ctx, targetName), name)
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import role", r.rt.redact(err.Error()))
 		return
