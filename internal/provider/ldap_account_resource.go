@@ -136,7 +136,7 @@ func (r *ldapAccountResource) Schema(_ context.Context, _ resource.SchemaRequest
 				Optional:            true,
 				WriteOnly:           true,
 				Sensitive:           true,
-				MarkdownDescription: "The account's password, write-only (Terraform 1.11 or later): set with the Password Modify operation (the directory hashes it) or `unicodePwd`, never stored in state or plan. It is set on create and whenever `password_wo_version` changes.",
+				MarkdownDescription: "The account's password, write-only (Terraform 1.11 or later): set with the Password Modify operation (the directory hashes it) or `unicodePwd`, never stored in state. Pass it through an ephemeral variable (`variable \"pw\" { ephemeral = true }`) or an ephemeral resource: a literal value is part of the configuration, which Terraform keeps in saved plan files. It is set on create and whenever `password_wo_version` changes.",
 			},
 			"password_wo_version": schema.Int64Attribute{
 				Optional:            true,

@@ -116,7 +116,7 @@ func (r *postgresRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 				Optional:            true,
 				WriteOnly:           true,
 				Sensitive:           true,
-				MarkdownDescription: "The role's password, write-only (Terraform 1.11 or later): sent to the server as a SCRAM-SHA-256 verifier, never stored in state or plan. It is set on create and whenever `password_wo_version` changes.",
+				MarkdownDescription: "The role's password, write-only (Terraform 1.11 or later): sent to the server as a SCRAM-SHA-256 verifier, never stored in state. Pass it through an ephemeral variable (`variable \"pw\" { ephemeral = true }`) or an ephemeral resource: a literal value is part of the configuration, which Terraform keeps in saved plan files. It is set on create and whenever `password_wo_version` changes.",
 			},
 			"password_wo_version": schema.Int64Attribute{
 				Optional:            true,
