@@ -730,8 +730,8 @@ func TestFaultTargetTimeouts(t *testing.T) {
 		"postgres 2m":           {pg2m.stepTimeout(), 2 * time.Minute},
 		"ldap step (connector)": {(&target{ldap: ldapModel}).stepTimeout(), 0},
 		"scim step (connector)": {(&target{scim: &scimTargetModel{}}).stepTimeout(), 0},
-		"ldap connector 5s":     {ldapModel.ldapConfig().Timeout, 5 * time.Second},
-		"ldap connector unset":  {(&ldapTargetModel{}).ldapConfig().Timeout, 0},
+		"ldap connector 5s":     {ldapTimeout(t, ldapModel), 5 * time.Second},
+		"ldap connector unset":  {ldapTimeout(t, &ldapTargetModel{}), 0},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %s, want %s", what, c.got, c.want)
@@ -754,4 +754,13 @@ func TestFaultTargetTimeouts(t *testing.T) {
 	if _, ok := ctx.Deadline(); ok {
 		t.Error("a target without a step timeout got a deadline")
 	}
+}
+
+func ldapTimeout(t *testing.T, m *ldapTargetModel) time.Duration {
+	t.Helper()
+	cfg, err := m.ldapConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Timeout
 }

@@ -986,6 +986,9 @@ func TestAccPostgresRoleDropReassignsOwnedObjects(t *testing.T) {
   reassign_to = "sunset_admin"`)
 	logHasNoSecrets := traceLog(t, adminPassword)
 	t.Cleanup(func() {
+		if t.Skipped() {
+			return // nothing ran, so there is no log to check
+		}
 		if err := logHasNoSecrets(); err != nil {
 			t.Error(err)
 		}

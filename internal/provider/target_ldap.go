@@ -10,6 +10,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/ldap"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/targets"
 )
 
 // ldapConn is what an LDAP target caches in target.conn: the client (which
@@ -27,22 +28,15 @@ type ldapConn struct {
 	probes map[string]error
 }
 
-// ldapConfig maps the target block onto the connector's configuration.
-func (m *ldapTargetModel) ldapConfig() ldap.Config {
-	return ldap.Config{
-		URL:              m.URL.ValueString(),
-		BindDN:           m.BindDN.ValueString(),
-		BindPassword:     m.BindPassword.ValueString(),
-		BaseDN:           m.BaseDN.ValueString(),
-		Flavor:           ldap.Flavor(m.Flavor.ValueString()),
-		Insecure:         m.Insecure.ValueBool(),
-		StartTLS:         m.StartTLS.ValueBool(),
-		CAFile:           m.CAFile.ValueString(),
-		GroupBaseDN:      m.GroupBaseDN.ValueString(),
-		EmptyGroupMember: m.EmptyGroupMember.ValueString(),
-		// 0 (unset) is the connector's default.
-		Timeout: timeoutOf(m.Timeout, 0),
-	}
+// ldapConfig maps the target block onto the connector's configuration,
+// through the mapping the scanner shares.
+func (m *ldapTargetModel) ldapConfig() (ldap.Config, error) {
+	return targets.LDAPFields{
+		URL: m.URL.ValueString(), BindDN: m.BindDN.ValueString(), BindPassword: m.BindPassword.ValueString(),
+		BaseDN: m.BaseDN.ValueString(), Flavor: m.Flavor.ValueString(), Insecure: m.Insecure.ValueBool(),
+		StartTLS: m.StartTLS.ValueBool(), CAFile: m.CAFile.ValueString(), GroupBaseDN: m.GroupBaseDN.ValueString(),
+		EmptyGroupMember: m.EmptyGroupMember.ValueString(), Timeout: m.Timeout.ValueString(),
+	}.Config()
 }
 
 // flavor is the target's flavour with the default filled in.
@@ -66,7 +60,11 @@ func (t *target) ldapConnection(ctx context.Context) (*ldapConn, error) {
 	if c, ok := t.conn.(*ldapConn); ok {
 		return c, nil
 	}
-	c, err := ldap.New(ctx, t.ldap.ldapConfig())
+	cfg, err := t.ldap.ldapConfig()
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", t.name, err)
+	}
+	c, err := ldap.New(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %w", t.name, err)
 	}

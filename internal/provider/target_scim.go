@@ -2,13 +2,13 @@ package provider
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/scim"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/targets"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
 )
 
@@ -56,39 +56,21 @@ func hasValue(v interface {
 // the connector's configuration. It reads ca_file.
 func (t *target) scimConfig() (scim.Config, error) {
 	m := t.scim
-	cfg := scim.Config{
-		URL:               m.URL.ValueString(),
-		Token:             m.Token.ValueString(),
-		Deprovision:       m.Deprovision.ValueString(),
-		AllowInsecureHTTP: m.InsecureHTTP.ValueBool(),
-		MaxAttempts:       int(m.MaxAttempts.ValueInt64()),
-		UserAgent:         "terraform-provider-sunset",
+	fields := targets.SCIMFields{
+		URL: m.URL.ValueString(), Token: m.Token.ValueString(), Deprovision: m.Deprovision.ValueString(),
+		CAFile: m.CAFile.ValueString(), InsecureHTTP: m.InsecureHTTP.ValueBool(),
+		Timeout: m.Timeout.ValueString(), RetryWaitMax: m.RetryWaitMax.ValueString(),
+		MaxAttempts: int(m.MaxAttempts.ValueInt64()),
 	}
-	if cfg.URL == "" {
-		return cfg, fmt.Errorf("target %q has no URL: set scim.url, or scim.url_env to the name of a non-empty environment variable", t.name)
+	if fields.URL == "" {
+		return scim.Config{}, fmt.Errorf("target %q has no URL: set scim.url, or scim.url_env to the name of a non-empty environment variable", t.name)
 	}
-	if cfg.Token == "" {
-		return cfg, fmt.Errorf("target %q has no token: set scim.token, or scim.token_env to the name of a non-empty environment variable", t.name)
+	if fields.Token == "" {
+		return scim.Config{}, fmt.Errorf("target %q has no token: set scim.token, or scim.token_env to the name of a non-empty environment variable", t.name)
 	}
-	var err error
-	if s := m.Timeout.ValueString(); s != "" {
-		if cfg.Timeout, err = lifecycle.ParseDuration(s); err != nil {
-			return cfg, fmt.Errorf("target %q: scim.timeout: %v", t.name, err)
-		}
-	}
-	if s := m.RetryWaitMax.ValueString(); s != "" {
-		if cfg.RetryWaitMax, err = lifecycle.ParseDuration(s); err != nil {
-			return cfg, fmt.Errorf("target %q: scim.retry_wait_max: %v", t.name, err)
-		}
-		// The minimum wait must not exceed the maximum one.
-		cfg.RetryWaitMin = min(scim.DefaultRetryWaitMin, cfg.RetryWaitMax)
-	}
-	if f := m.CAFile.ValueString(); f != "" {
-		pem, err := os.ReadFile(f)
-		if err != nil {
-			return cfg, fmt.Errorf("target %q: scim.ca_file: %v", t.name, err)
-		}
-		cfg.CACertPEM = pem
+	cfg, err := fields.Config("terraform-provider-sunset")
+	if err != nil {
+		return cfg, fmt.Errorf("target %q: %v", t.name, err)
 	}
 	return cfg, nil
 }

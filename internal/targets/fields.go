@@ -3,6 +3,7 @@ package targets
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/ldap"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/scim"
@@ -65,14 +66,35 @@ type LDAPFields struct {
 	Insecure, StartTLS                bool
 	CAFile                            string
 	GroupBaseDN, EmptyGroupMember     string
+	Timeout                           string // a duration; "": the connector's default
 }
 
 // Config maps the block onto the connector's configuration; ldap.New
-// validates it.
-func (f LDAPFields) Config() ldap.Config {
-	return ldap.Config{
+// validates the rest.
+func (f LDAPFields) Config() (ldap.Config, error) {
+	cfg := ldap.Config{
 		URL: f.URL, BindDN: f.BindDN, BindPassword: f.BindPassword, BaseDN: f.BaseDN,
 		Flavor: ldap.Flavor(f.Flavor), Insecure: f.Insecure, StartTLS: f.StartTLS, CAFile: f.CAFile,
 		GroupBaseDN: f.GroupBaseDN, EmptyGroupMember: f.EmptyGroupMember,
 	}
+	if f.Timeout != "" {
+		d, err := lifecycle.ParseDuration(f.Timeout)
+		if err != nil {
+			return cfg, fmt.Errorf("ldap.timeout: %v", err)
+		}
+		cfg.Timeout = d
+	}
+	return cfg, nil
+}
+
+// PostgresTimeout reads a postgres block's timeout; "": DefaultTimeout.
+func PostgresTimeout(s string) (time.Duration, error) {
+	if s == "" {
+		return DefaultTimeout, nil
+	}
+	d, err := lifecycle.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("postgres.timeout: %v", err)
+	}
+	return d, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/ldap"
@@ -30,7 +31,14 @@ type Config struct {
 	Postgres *postgres.Config
 	SCIM     *scim.Config
 	LDAP     *ldap.Config
+	// PostgresTimeout bounds connecting to a PostgreSQL target (pgx itself
+	// waits as long as its context allows); 0: DefaultTimeout. SCIM and LDAP
+	// carry their own timeouts in their configurations.
+	PostgresTimeout time.Duration
 }
+
+// DefaultTimeout is a target's default time limit for one step.
+const DefaultTimeout = 30 * time.Second
 
 // Kind names the connector block the target holds, or "" when it holds none
 // or several (Validate says which).
@@ -86,7 +94,13 @@ func Open(ctx context.Context, c Config) (connector.Target, error) {
 	switch c.Kind() {
 	case KindPostgres:
 		var pc *postgres.Client
-		pc, err = postgres.New(ctx, *c.Postgres)
+		limit := c.PostgresTimeout
+		if limit <= 0 {
+			limit = DefaultTimeout
+		}
+		cctx, cancel := context.WithTimeout(ctx, limit)
+		pc, err = postgres.New(cctx, *c.Postgres)
+		cancel()
 		if err == nil {
 			t = pc
 		}

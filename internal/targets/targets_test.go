@@ -81,7 +81,19 @@ func TestFields(t *testing.T) {
 			t.Errorf("%+v accepted", f)
 		}
 	}
-	l := LDAPFields{URL: "ldap://h", StartTLS: true, Flavor: "active_directory", GroupBaseDN: "ou=g", EmptyGroupMember: "cn=nobody"}.Config()
+	l, err := LDAPFields{URL: "ldap://h", StartTLS: true, Flavor: "active_directory", GroupBaseDN: "ou=g", EmptyGroupMember: "cn=nobody", Timeout: "5s"}.Config()
+	if err != nil || l.Timeout != 5*time.Second {
+		t.Errorf("ldap timeout = %v, %v", l.Timeout, err)
+	}
+	if _, err := (LDAPFields{Timeout: "soon"}).Config(); err == nil {
+		t.Error("ldap timeout \"soon\" accepted")
+	}
+	if d, err := PostgresTimeout(""); err != nil || d != DefaultTimeout {
+		t.Errorf("postgres default timeout = %v, %v", d, err)
+	}
+	if _, err := PostgresTimeout("-1s"); err == nil {
+		t.Error("postgres timeout -1s accepted")
+	}
 	if !l.StartTLS || l.Flavor != ldap.FlavorActiveDirectory || l.GroupBaseDN != "ou=g" || l.EmptyGroupMember != "cn=nobody" {
 		t.Errorf("ldap config = %+v", l)
 	}

@@ -317,14 +317,20 @@ func (p *parser) target(name string, line int, n *yaml.Node) (Target, error) {
 	at := "targets." + name
 	err := p.mapping(n, at, map[string]func(*yaml.Node) error{
 		targets.KindPostgres: func(v *yaml.Node) error {
-			var dsn, dsnEnv string
+			var dsn, dsnEnv, timeout string
 			f := at + ".postgres"
 			if err := p.mapping(v, f, map[string]func(*yaml.Node) error{
 				"dsn":     func(v *yaml.Node) error { return p.secret(v, f+".dsn", &dsn, &missing) },
 				"dsn_env": func(v *yaml.Node) error { return p.envVar(v, f+".dsn_env", &dsnEnv) },
+				"timeout": func(v *yaml.Node) error { return p.str(v, f+".timeout", &timeout, &missing) },
 			}); err != nil {
 				return err
 			}
+			limit, err := targets.PostgresTimeout(timeout)
+			if err != nil {
+				return p.errf(v.Line, "%s: %v", at, err)
+			}
+			t.PostgresTimeout = limit
 			if dsn == "" && dsnEnv != "" {
 				if dsn = p.getenv(dsnEnv); dsn == "" {
 					missing = append(missing, f+".dsn_env names environment variable "+dsnEnv+", which is unset or empty")
@@ -396,6 +402,7 @@ func (p *parser) target(name string, line int, n *yaml.Node) (Target, error) {
 				"ca_file":            func(v *yaml.Node) error { return p.str(v, f+".ca_file", &fl.CAFile, &missing) },
 				"group_base_dn":      func(v *yaml.Node) error { return p.str(v, f+".group_base_dn", &fl.GroupBaseDN, &missing) },
 				"empty_group_member": func(v *yaml.Node) error { return p.str(v, f+".empty_group_member", &fl.EmptyGroupMember, &missing) },
+				"timeout":            func(v *yaml.Node) error { return p.str(v, f+".timeout", &fl.Timeout, &missing) },
 			}); err != nil {
 				return err
 			}
@@ -417,7 +424,10 @@ func (p *parser) target(name string, line int, n *yaml.Node) (Target, error) {
 			if fl.BindPassword == "" && len(missing) == 0 {
 				return p.errf(v.Line, "%s needs bind_password (as ${env:NAME}) or bind_password_env", f)
 			}
-			c := fl.Config()
+			c, err := fl.Config()
+			if err != nil {
+				return p.errf(v.Line, "%s: %v", at, err)
+			}
 			t.LDAP = &c
 			return nil
 		},
