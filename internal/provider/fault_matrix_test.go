@@ -98,12 +98,7 @@ type faultCell struct {
 // faultConfig is the configuration of every cell: one credential, present
 // or not, and the provider with one target.
 func faultConfig(target, resource string) string {
-	return fmt.Sprintf(`terraform {
-  required_providers {
-    sunset = { source = "sunset-iam/sunset" }
-  }
-}
-
+	return fmt.Sprintf(requiredSunset+`
 variable "present" { type = bool }
 
 provider "sunset" {
@@ -202,19 +197,6 @@ func faultNoSecrets(what, text string, secrets []string) error {
 		return fmt.Errorf("%s", found[0])
 	}
 	return nil
-}
-
-// scimUser reads a user from a test SCIM server by userName.
-func scimUser(srv *testenv.SCIMServer, userName string) (testenv.SCIMUserState, error) {
-	id, ok := srv.UserIDByUserName(userName)
-	if !ok {
-		return testenv.SCIMUserState{}, fmt.Errorf("no user %q on the SCIM server", userName)
-	}
-	u, ok := srv.User(id)
-	if !ok {
-		return u, fmt.Errorf("user %s vanished", id)
-	}
-	return u, nil
 }
 
 // TestAccFaultMatrix runs the cells the existing tests do not cover; see
@@ -641,7 +623,7 @@ func faultSCIM(t *testing.T, bin *tfBinary) {
 		return faultCell{
 			d: d, address: "sunset_scim_user.u[0]",
 			account: func(t *testing.T) string {
-				u, err := scimUser(app, userName)
+				u, err := scimUserState(app, userName)
 				if err != nil || !u.Active {
 					t.Fatalf("user %s after create: %+v %v", userName, u, err)
 				}

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	tfjson "github.com/hashicorp/terraform-json"
@@ -70,22 +68,7 @@ func ldapProvider(ledger string, s *testenv.Slapd) string {
 // ldapGatedConfig is DESIGN.md's pattern for directory accounts: identities
 // from the roster's active set, one account per identity.
 func ldapGatedConfig(ledger string, s *testenv.Slapd, identities, extraRoster, account string) string {
-	return ldapProvider(ledger, s) + fmt.Sprintf(`
-data "sunset_roster" "staff" {
-  identities = {
-%s
-  }
-  %s
-}
-
-resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
-}
-
+	return ldapProvider(ledger, s) + gatedIdentities(inlineRoster(identities, extraRoster)) + fmt.Sprintf(`
 resource "sunset_ldap_account" "staff" {
   for_each    = sunset_identity.staff
   target      = "corp"
@@ -95,7 +78,7 @@ resource "sunset_ldap_account" "staff" {
   expires_at  = each.value.end_date
 %s
 }
-`, identities, extraRoster, ldapPeople, account)
+`, ldapPeople, account)
 }
 
 func contractor(name, end string) string {
@@ -277,56 +260,6 @@ type ldapLazy func() string
 
 func (f ldapLazy) MarshalJSON() ([]byte, error) { return json.Marshal(f()) }
 
-// ldapNoSecrets fails when a secret occurs in text, also once terraform's
-// line wrapping is taken out.
-func ldapNoSecrets(what, text string, secrets ...string) error {
-	text += "\n" + strings.Join(strings.Fields(text), "")
-	for _, s := range secrets {
-		if strings.Contains(text, s) {
-			return fmt.Errorf("%s contains the secret %q", what, s)
-		}
-	}
-	return nil
-}
-
-// ldapStateHasNoSecrets checks the whole state, as terraform shows it.
-type ldapStateHasNoSecrets []string
-
-func (s ldapStateHasNoSecrets) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
-	b, err := json.Marshal(req.State)
-	if err != nil {
-		resp.Error = err
-		return
-	}
-	if !strings.Contains(string(b), "sunset_ldap_account") {
-		resp.Error = errors.New("the state holds no sunset_ldap_account: the check would prove nothing")
-		return
-	}
-	resp.Error = ldapNoSecrets("state", string(b), s...)
-}
-
-func ldapRecord(path string, event evidence.Event, account string) (*evidence.Record, error) {
-	_, recs, err := ledgerEvents(path)
-	if err != nil {
-		return nil, err
-	}
-	var found *evidence.Record
-	for i := range recs {
-		if recs[i].Event == event && recs[i].Account == account {
-			found = &recs[i] // the newest
-		}
-	}
-	if found == nil {
-		return nil, fmt.Errorf("no %s record for %s in the ledger", event, account)
-	}
-	return found, nil
-}
-
-func ldapReadText(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
-}
-
 // --- End to end ------------------------------------------------------------
 
 // An end date passes (the roster evaluated three days ahead): the plan
@@ -357,7 +290,7 @@ func TestAccLDAPAccountEndToEndEndDatePasses(t *testing.T) {
 					statecheck.ExpectKnownValue(aliceAddr, tfjsonpath.New("dn"), knownvalue.StringExact(alice)),
 					statecheck.ExpectKnownValue(aliceAddr, tfjsonpath.New("locked"), knownvalue.Bool(false)),
 					statecheck.ExpectKnownValue(aliceAddr, tfjsonpath.New("object_classes"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("inetOrgPerson")})),
-					ldapStateHasNoSecrets{s.BindPassword, "pw-alice-S3cret!", "pw-bob-S3cret!"},
+					stateHasNoSecrets{s.BindPassword, "pw-alice-S3cret!", "pw-bob-S3cret!"},
 					ledgerCheck(func() error {
 						for _, who := range []string{"alice", "bob"} {
 							dn := ldapDN(t, who)
@@ -427,7 +360,7 @@ func TestAccLDAPAccountEndToEndEndDatePasses(t *testing.T) {
 					}); err != nil {
 						return err
 					}
-					rec, err := ldapRecord(ledger, evidence.EventCredentialRevoked, alice)
+					rec, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, alice)
 					if err != nil {
 						return err
 					}
@@ -443,7 +376,7 @@ func TestAccLDAPAccountEndToEndEndDatePasses(t *testing.T) {
 					if d := rec.Details["removed_from_groups"]; !strings.Contains(d, "cn=vpn") || !strings.Contains(d, "cn=wifi") || rec.Details["entry_existed"] != "true" {
 						return fmt.Errorf("revocation details %v", rec.Details)
 					}
-					return ldapNoSecrets("ledger", ldapReadText(ledger), s.BindPassword, "pw-alice-S3cret!", "pw-bob-S3cret!")
+					return noSecretsIn("ledger", readText(ledger), s.BindPassword, "pw-alice-S3cret!", "pw-bob-S3cret!")
 				})},
 			},
 			ldapAllEndedStep(ledger, s, ids, account, ledgerCheck(func() error {
@@ -461,7 +394,7 @@ func TestAccLDAPAccountEndToEndEndDatePasses(t *testing.T) {
 // instance is left (the test framework cannot read them after the test).
 func ldapAllEndedStep(ledger string, s *testenv.Slapd, ids, account string, checks ...statecheck.StateCheck) tfresource.TestStep {
 	return tfresource.TestStep{
-		Config: ldapGatedConfig(ledger, s, ids, `as_of = "2099-01-01T00:00:00Z"`, account),
+		Config: ldapGatedConfig(ledger, s, ids, allEnded, account),
 		ConfigStateChecks: append([]statecheck.StateCheck{
 			statecheck.ExpectKnownValue("data.sunset_roster.staff", tfjsonpath.New("active"), knownvalue.MapSizeExact(0)),
 		}, checks...),
@@ -655,7 +588,7 @@ func TestAccLDAPAccountOutOfBandChangesShowInPlan(t *testing.T) {
 					if got, want := e.GetAttributeValue("pwdEndTime"), ldap.FormatGeneralizedTime(ldapEndsAt(t, day(30))); got != want || e.GetAttributeValue("mail") != "carol@example.org" {
 						return fmt.Errorf("after the apply: pwdEndTime %q (want %q), mail %q", got, want, e.GetAttributeValue("mail"))
 					}
-					rec, err := ldapRecord(ledger, evidence.EventCredentialChanged, carol)
+					rec, err := ledgerRecord(ledger, evidence.EventCredentialChanged, carol)
 					if err != nil {
 						return err
 					}
@@ -688,7 +621,7 @@ func TestAccLDAPAccountOutOfBandChangesShowInPlan(t *testing.T) {
 						if groups, err := ldapGroupsListing(s, carol); err != nil || len(groups) != 0 {
 							return fmt.Errorf("suspended carol's groups: %v %v", groups, err)
 						}
-						rec, err := ldapRecord(ledger, evidence.EventCredentialChanged, carol)
+						rec, err := ledgerRecord(ledger, evidence.EventCredentialChanged, carol)
 						if err != nil {
 							return err
 						}
@@ -735,7 +668,7 @@ func TestAccLDAPAccountOutOfBandChangesShowInPlan(t *testing.T) {
 					if groups, err := ldapGroupsListing(s, carol); err != nil || len(groups) != 0 {
 						return fmt.Errorf("carol's groups after the re-lock: %v %v", groups, err)
 					}
-					rec, err := ldapRecord(ledger, evidence.EventCredentialChanged, carol)
+					rec, err := ledgerRecord(ledger, evidence.EventCredentialChanged, carol)
 					if err != nil {
 						return err
 					}
@@ -764,38 +697,6 @@ func TestAccLDAPAccountOutOfBandChangesShowInPlan(t *testing.T) {
 }
 
 // --- Hostile names --------------------------------------------------------------
-
-// ldapHCL quotes s as an HCL string literal, escaping template sequences.
-func ldapHCL(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		switch {
-		case strings.HasPrefix(s[i:], "${"):
-			b.WriteString("$${")
-			i += 2
-			continue
-		case strings.HasPrefix(s[i:], "%{"):
-			b.WriteString("%%{")
-			i += 2
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-		i += size
-	}
-	b.WriteByte('"')
-	return b.String()
-}
 
 // Names that break naive DN and filter building are created, found,
 // grouped and revoked as themselves (half in delete mode, half in disable
@@ -838,7 +739,7 @@ func TestAccLDAPAccountHostileNames(t *testing.T) {
 		if i%2 == 0 {
 			mode = "delete"
 		}
-		entries = append(entries, fmt.Sprintf("    %s = %q", ldapHCL(n), mode))
+		entries = append(entries, fmt.Sprintf("    %s = %q", hclString(n), mode))
 	}
 	cfg := func(accounts []string) string {
 		// More accounts than the default mass-revocation limit are destroyed
@@ -857,11 +758,11 @@ resource "sunset_ldap_account" "h" {
   password_wo_version = 1
   expires_at  = %q
 }
-`, strings.Join(accounts, "\n"), ldapHCL(group), day(30))
+`, strings.Join(accounts, "\n"), hclString(group), day(30))
 	}
 	var checks []statecheck.StateCheck
 	for _, n := range names {
-		checks = append(checks, statecheck.ExpectKnownValue(fmt.Sprintf("sunset_ldap_account.h[%s]", ldapHCL(n)), tfjsonpath.New("id"), knownvalue.StringExact("corp/"+ldapDN(t, n))))
+		checks = append(checks, statecheck.ExpectKnownValue(fmt.Sprintf("sunset_ldap_account.h[%s]", hclString(n)), tfjsonpath.New("id"), knownvalue.StringExact("corp/"+ldapDN(t, n))))
 	}
 	checks = append(checks, ledgerCheck(func() error {
 		for _, n := range names {
@@ -1144,9 +1045,9 @@ resource "sunset_ldap_account" "a" {
 		Steps: []tfresource.TestStep{{
 			Config: good,
 			ConfigStateChecks: []statecheck.StateCheck{
-				ldapStateHasNoSecrets{s.BindPassword, userPW},
+				stateHasNoSecrets{s.BindPassword, userPW},
 				ledgerCheck(func() error {
-					return ldapNoSecrets("ledger", ldapReadText(ledger), s.BindPassword, userPW)
+					return noSecretsIn("ledger", readText(ledger), s.BindPassword, userPW)
 				}),
 			},
 		}},
@@ -1162,14 +1063,14 @@ resource "sunset_ldap_account" "a" {
 			if !wrapped(`Cannot create directory account`, `Invalid Credentials`).MatchString(err.Error()) {
 				return err
 			}
-			return ldapNoSecrets("error output", err.Error(), wrongBind, s.BindPassword, userPW)
+			return noSecretsIn("error output", err.Error(), wrongBind, s.BindPassword, userPW)
 		},
 		Steps: []tfresource.TestStep{{Config: wrong}},
 	})
 	if !sawError {
 		t.Fatal("the apply with a wrong bind password succeeded")
 	}
-	if err := ldapNoSecrets("ledger", ldapReadText(ledger), wrongBind, s.BindPassword, userPW); err != nil {
+	if err := noSecretsIn("ledger", readText(ledger), wrongBind, s.BindPassword, userPW); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -1238,14 +1139,14 @@ func TestAccLDAPAccountServerDownDuringDestroy(t *testing.T) {
 					}); err != nil {
 						return err
 					}
-					failed, err := ldapRecord(ledger, evidence.EventRevokeFailed, frank)
+					failed, err := ledgerRecord(ledger, evidence.EventRevokeFailed, frank)
 					if err != nil {
 						return err
 					}
 					if failed.Error == "" || failed.Action != "lock" {
 						return fmt.Errorf("revoke_failed record %+v: want the reason", failed)
 					}
-					return ldapNoSecrets("ledger", ldapReadText(ledger), s.BindPassword, pw)
+					return noSecretsIn("ledger", readText(ledger), s.BindPassword, pw)
 				},
 			},
 		},
@@ -1310,7 +1211,7 @@ func TestAccLDAPAccountUnenforcedLockFailsDestroy(t *testing.T) {
 					}); err != nil {
 						return err
 					}
-					rec, err := ldapRecord(ledger, evidence.EventCredentialRevoked, gina)
+					rec, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, gina)
 					if err != nil {
 						return err
 					}
@@ -1414,7 +1315,7 @@ func TestAccLDAPAccountLedgerFailure(t *testing.T) {
 						if err := expectLedgerEvents(ledger, []string{"credential.issued:corp/" + hank, "credential.changed:corp/" + hank}); err != nil {
 							return err
 						}
-						rec, err := ldapRecord(ledger, evidence.EventCredentialChanged, hank)
+						rec, err := ledgerRecord(ledger, evidence.EventCredentialChanged, hank)
 						if err != nil {
 							return err
 						}

@@ -238,12 +238,7 @@ func leakValue(kind string) string {
 	return "leak-" + kind + "-" + hex.EncodeToString(b) + "+/=:@!"
 }
 
-const leakConfig = `terraform {
-  required_providers {
-    sunset = { source = "sunset-iam/sunset" }
-  }
-}
-
+const leakConfig = requiredSunset + `
 variable "present" { type = bool }
 variable "bad" { type = bool }
 variable "pw_version" { type = number }
@@ -869,20 +864,6 @@ func envValue(env []string, name string) string {
 	return ""
 }
 
-func readLedger(t *testing.T, path string) []evidence.Record {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := evidence.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return recs
-}
-
 // bodiesText is every request body the collector received.
 func (c *collector) bodiesText() string {
 	c.mu.Lock()
@@ -957,7 +938,7 @@ func targetSidePlaces(t *testing.T, pg *testenv.Postgres, s *testenv.Slapd, scim
 	var docs strings.Builder
 	for srv, names := range scimUsers {
 		for _, n := range names {
-			u, err := scimUser(srv, n)
+			u, err := scimUserState(srv, n)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"testing"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
 )
@@ -70,4 +71,50 @@ func expectLedgerEventSet(path string, want []string) error {
 		return fmt.Errorf("ledger events (any order):\n  got  %s\n  want %s", strings.Join(g, "\n       "), strings.Join(w, "\n       "))
 	}
 	return nil
+}
+
+// ledgerRecords returns the records of one event, oldest first, from a
+// ledger whose chain verifies.
+func ledgerRecords(path string, event evidence.Event) ([]evidence.Record, error) {
+	_, recs, err := ledgerEvents(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []evidence.Record
+	for _, r := range recs {
+		if r.Event == event {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// ledgerRecord returns the newest record of one event for one account.
+func ledgerRecord(path string, event evidence.Event, account string) (*evidence.Record, error) {
+	recs, err := ledgerRecords(path, event)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].Account == account {
+			return &recs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no %s record for account %s in the ledger", event, account)
+}
+
+// readLedger reads every record of a ledger as evidence.Scan sees them,
+// failing the test on a line Scan rejects.
+func readLedger(t *testing.T, path string) []evidence.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := evidence.ReadAll(f)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return recs
 }

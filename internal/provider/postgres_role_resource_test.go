@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
@@ -68,22 +66,7 @@ func pgProvider(ledger, dsn string) string {
 // gatedPostgresConfig is DESIGN.md's configuration: identities from the
 // roster's active set, and one role per identity.
 func gatedPostgresConfig(ledger, dsn, identities, extraRoster string) string {
-	return pgProvider(ledger, dsn) + fmt.Sprintf(`
-data "sunset_roster" "staff" {
-  identities = {
-%s
-  }
-  %s
-}
-
-resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
-}
-
+	return pgProvider(ledger, dsn) + gatedIdentities(inlineRoster(identities, extraRoster)) + `
 resource "sunset_postgres_role" "staff" {
   for_each            = sunset_identity.staff
   target              = "warehouse"
@@ -93,7 +76,7 @@ resource "sunset_postgres_role" "staff" {
   password_wo         = "pw-${each.key}-S3cret"
   password_wo_version = 1
 }
-`, identities, extraRoster)
+`
 }
 
 // --- PostgreSQL helpers: facts read as the superuser, outside the code under test.
@@ -188,20 +171,6 @@ func findRecord(recs []evidence.Record, event evidence.Event, account string) *e
 	return nil
 }
 
-// noSecretsIn fails when any secret (or its URL-escaped form) occurs in text.
-func noSecretsIn(what, text string, secrets ...string) error {
-	// Terraform wraps long lines: look in the text with whitespace removed too.
-	text += "\n" + strings.Join(strings.Fields(text), "")
-	for _, s := range secrets {
-		for _, form := range []string{s, strings.ReplaceAll(s, "-", "%2D")} {
-			if strings.Contains(text, form) {
-				return fmt.Errorf("%s contains the secret %q", what, form)
-			}
-		}
-	}
-	return nil
-}
-
 // traceLog makes this test's terraform and in-process provider log at TRACE
 // into a file, and returns a check that no secret is in any log entry. The
 // test framework's own dump of the test configuration (which holds the DSN,
@@ -233,18 +202,6 @@ func traceLog(t *testing.T, secrets ...string) func() error {
 		}
 		return nil
 	}
-}
-
-// stateHasNoSecrets checks the whole state, as terraform shows it, for secrets.
-type stateHasNoSecrets []string
-
-func (s stateHasNoSecrets) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
-	b, err := json.Marshal(req.State)
-	if err != nil {
-		resp.Error = err
-		return
-	}
-	resp.Error = noSecretsIn("state", string(b), s...)
 }
 
 // --- End to end ------------------------------------------------------------
@@ -371,7 +328,7 @@ func TestAccPostgresRoleEndToEndEndDatePasses(t *testing.T) {
 				},
 			},
 			{
-				Config: gatedPostgresConfig(ledger, dsn, ids, `as_of = "2099-01-01T00:00:00Z"`),
+				Config: gatedPostgresConfig(ledger, dsn, ids, allEnded),
 				ConfigStateChecks: []statecheck.StateCheck{
 					ledgerCheck(func() error {
 						if f, err := readRole(pg, "pg-e2e-report"); err != nil || f.canLogin {
@@ -390,11 +347,6 @@ func TestAccPostgresRoleEndToEndEndDatePasses(t *testing.T) {
 			},
 		},
 	})
-}
-
-func readText(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
 }
 
 // --- Extension, rotation and drift --------------------------------------------
@@ -669,38 +621,6 @@ func TestAccPostgresRoleServerDownDuringDestroy(t *testing.T) {
 }
 
 // --- Hostile names ---------------------------------------------------------
-
-// hclString quotes s as an HCL string literal, escaping template sequences.
-func hclString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		switch {
-		case strings.HasPrefix(s[i:], "${"):
-			b.WriteString("$${")
-			i += 2
-			continue
-		case strings.HasPrefix(s[i:], "%{"):
-			b.WriteString("%%{")
-			i += 2
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-		i += size
-	}
-	b.WriteByte('"')
-	return b.String()
-}
 
 func hostileConfig(ledger, dsn string, names []string) string {
 	quoted := make([]string, len(names))

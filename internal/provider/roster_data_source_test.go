@@ -18,30 +18,13 @@ import (
 // gatedConfig is DESIGN.md's pattern: identities created with for_each over
 // the roster's active set.
 func gatedConfig(ledger, identities, extraRoster string) string {
-	return providerConfig(ledger, "") + fmt.Sprintf(`
-data "sunset_roster" "staff" {
-  identities = {
-%s
-  }
-  %s
+	return providerConfig(ledger, "") + gatedIdentities(inlineRoster(identities, extraRoster))
 }
 
-resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
-}
-`, identities, extraRoster)
-}
-
-// allEndedStep evaluates the roster far in the future, so every identity has
-// ended and the for_each set is empty. Each for_each test ends with it: the
-// test framework's post-test state shim cannot read for_each instances.
+// allEndedStep ends every identity (allEnded), so the for_each set is empty.
 func allEndedStep(ledger, identities, extraRoster string) resource.TestStep {
 	return resource.TestStep{
-		Config: gatedConfig(ledger, identities, extraRoster+"\n  as_of = \"2099-01-01T00:00:00Z\""),
+		Config: gatedConfig(ledger, identities, extraRoster+"\n  "+allEnded),
 		ConfigStateChecks: []statecheck.StateCheck{
 			statecheck.ExpectKnownValue("data.sunset_roster.staff", tfjsonpath.New("active"), knownvalue.MapSizeExact(0)),
 		},

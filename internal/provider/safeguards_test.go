@@ -15,19 +15,7 @@ import (
 // fileRosterConfig gates identities on an HR export, with optional
 // safeguards in the provider block.
 func fileRosterConfig(ledger, file, safeguards string) string {
-	return providerConfig(ledger, safeguards) + fmt.Sprintf(`
-data "sunset_roster" "staff" {
-  file = %q
-}
-
-resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
-}
-`, file)
+	return providerConfig(ledger, safeguards) + gatedIdentities(fmt.Sprintf("  file = %q", file))
 }
 
 func hrExport(names ...string) string {

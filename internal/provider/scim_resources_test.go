@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -62,22 +61,7 @@ func scimProvider(ledger string, targets ...string) string {
 // gatedSCIMConfig is DESIGN.md's configuration with SCIM users: identities
 // from the roster's active set, one user per identity in target "app".
 func gatedSCIMConfig(provider, identities, extraRoster, extraUser string) string {
-	return provider + fmt.Sprintf(`
-data "sunset_roster" "staff" {
-  identities = {
-%s
-  }
-  %s
-}
-
-resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
-}
-
+	return provider + gatedIdentities(inlineRoster(identities, extraRoster)) + fmt.Sprintf(`
 resource "sunset_scim_user" "staff" {
   for_each     = sunset_identity.staff
   target       = "app"
@@ -88,7 +72,7 @@ resource "sunset_scim_user" "staff" {
   emails       = [{ value = "${each.key}@example.com", type = "work", primary = true }]
   %s
 }
-`, identities, extraRoster, extraUser)
+`, extraUser)
 }
 
 // scimUserID finds a user's id on the server, outside the code under test.
@@ -111,67 +95,6 @@ func scimUserState(srv *testenv.SCIMServer, userName string) (testenv.SCIMUserSt
 		return u, fmt.Errorf("user %s vanished", id)
 	}
 	return u, nil
-}
-
-// scimNoSecrets fails when the token occurs in text.
-func scimNoSecrets(what, text string) error {
-	for _, form := range []string{scimTestToken, strings.ReplaceAll(scimTestToken, "-", "%2D")} {
-		if strings.Contains(text, form) {
-			return fmt.Errorf("%s contains the SCIM token", what)
-		}
-	}
-	return nil
-}
-
-// scimStateNoToken checks the whole state, as terraform shows it, for the token.
-type scimStateNoToken struct{}
-
-func (scimStateNoToken) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
-	b, err := json.Marshal(req.State)
-	if err != nil {
-		resp.Error = err
-		return
-	}
-	resp.Error = scimNoSecrets("state", string(b))
-}
-
-// scimPlanNoToken checks the whole plan, as terraform shows it, for the token.
-type scimPlanNoToken struct{}
-
-func (scimPlanNoToken) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
-	b, err := json.Marshal(req.Plan)
-	if err != nil {
-		resp.Error = err
-		return
-	}
-	resp.Error = scimNoSecrets("plan", string(b))
-}
-
-func scimRecords(ledger string, event evidence.Event) ([]evidence.Record, error) {
-	_, recs, err := ledgerEvents(ledger)
-	if err != nil {
-		return nil, err
-	}
-	var out []evidence.Record
-	for _, r := range recs {
-		if r.Event == event {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func scimRecordFor(ledger string, event evidence.Event, account string) (*evidence.Record, error) {
-	recs, err := scimRecords(ledger, event)
-	if err != nil {
-		return nil, err
-	}
-	for i := range recs {
-		if recs[i].Account == account {
-			return &recs[i], nil
-		}
-	}
-	return nil, fmt.Errorf("no %s record for account %s in the ledger", event, account)
 }
 
 // --- End to end ------------------------------------------------------------
@@ -198,7 +121,7 @@ func TestAccSCIMUserEndToEndEndDatePasses(t *testing.T) {
 					statecheck.ExpectKnownValue(etl, tfjsonpath.New("active"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue(etl, tfjsonpath.New("version"), knownvalue.NotNull()),
 					statecheck.ExpectKnownValue(report, tfjsonpath.New("emails").AtSliceIndex(0).AtMapKey("primary"), knownvalue.Bool(true)),
-					scimStateNoToken{},
+					stateHasNoSecrets{scimTestToken},
 					ledgerCheck(func() error {
 						var err error
 						if etlID, err = scimUserID(app, "etl@example.com"); err != nil {
@@ -228,7 +151,7 @@ func TestAccSCIMUserEndToEndEndDatePasses(t *testing.T) {
 						plancheck.ExpectResourceAction(etl, plancheck.ResourceActionDestroy),
 						plancheck.ExpectResourceAction(`sunset_identity.staff["etl"]`, plancheck.ResourceActionDestroy),
 						plancheck.ExpectResourceAction(report, plancheck.ResourceActionNoop),
-						scimPlanNoToken{},
+						planHasNoSecrets{scimTestToken},
 					},
 				},
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -248,7 +171,7 @@ func TestAccSCIMUserEndToEndEndDatePasses(t *testing.T) {
 						}); err != nil {
 							return err
 						}
-						rev, err := scimRecordFor(ledger, evidence.EventCredentialRevoked, etlID)
+						rev, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, etlID)
 						if err != nil {
 							return err
 						}
@@ -290,7 +213,7 @@ func TestAccSCIMUserEndToEndEndDatePasses(t *testing.T) {
 						if _, ok := app.User(reportID); ok {
 							return errors.New("report's user still exists after on_destroy = delete")
 						}
-						rev, err := scimRecordFor(ledger, evidence.EventCredentialRevoked, reportID)
+						rev, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, reportID)
 						if err != nil {
 							return err
 						}
@@ -312,11 +235,11 @@ func TestAccSCIMUserEndToEndEndDatePasses(t *testing.T) {
 						}); err != nil {
 							return err
 						}
-						failed, err := scimRecords(ledger, evidence.EventRevokeFailed)
+						failed, err := ledgerRecords(ledger, evidence.EventRevokeFailed)
 						if err != nil || len(failed) != 0 {
 							return fmt.Errorf("revoke_failed records: %v %v", failed, err)
 						}
-						return scimNoSecrets("ledger", readFileText(ledger))
+						return noSecretsIn("ledger", readText(ledger), scimTestToken)
 					}),
 				},
 			},
@@ -348,11 +271,6 @@ func (c *scimClock) factories() map[string]func() (tfprotov6.ProviderServer, err
 	return map[string]func() (tfprotov6.ProviderServer, error){
 		"sunset": providerserver.NewProtocol6WithError(&sunsetProvider{version: "test", now: c.Now, getenv: os.Getenv}),
 	}
-}
-
-func readFileText(path string) string {
-	b, _ := os.ReadFile(path)
-	return string(b)
 }
 
 // --- Role change: a group membership ends, the user stays ---------------------
@@ -420,7 +338,7 @@ func TestAccSCIMGroupMembershipRoleChange(t *testing.T) {
 						if err := members(&aliceID, &bobID); err != nil {
 							return err
 						}
-						rec, err := scimRecordFor(ledger, evidence.EventCredentialIssued, groupID+"/"+bobID)
+						rec, err := ledgerRecord(ledger, evidence.EventCredentialIssued, groupID+"/"+bobID)
 						if err != nil {
 							return err
 						}
@@ -464,7 +382,7 @@ func TestAccSCIMGroupMembershipRoleChange(t *testing.T) {
 							return fmt.Errorf("bob's user was touched: %+v", u)
 						}
 						account := groupID + "/" + bobID
-						rev, err := scimRecordFor(ledger, evidence.EventCredentialRevoked, account)
+						rev, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, account)
 						if err != nil {
 							return err
 						}
@@ -503,7 +421,7 @@ func TestAccSCIMGroupMembershipRoleChange(t *testing.T) {
 						if err := members(&aliceID); err != nil {
 							return err
 						}
-						issued, err := scimRecords(ledger, evidence.EventCredentialIssued)
+						issued, err := ledgerRecords(ledger, evidence.EventCredentialIssued)
 						if err != nil {
 							return err
 						}
@@ -522,14 +440,14 @@ func TestAccSCIMGroupMembershipRoleChange(t *testing.T) {
 			},
 			{
 				// Everyone ends: memberships, users and identities go.
-				Config: membershipConfig(provider, groupID, after, `as_of = "2099-01-01T00:00:00Z"`),
+				Config: membershipConfig(provider, groupID, after, allEnded),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("data.sunset_roster.staff", tfjsonpath.New("active"), knownvalue.MapSizeExact(0)),
 					ledgerCheck(func() error {
 						if err := members(); err != nil {
 							return err
 						}
-						failed, err := scimRecords(ledger, evidence.EventRevokeFailed)
+						failed, err := ledgerRecords(ledger, evidence.EventRevokeFailed)
 						if err != nil || len(failed) != 0 {
 							return fmt.Errorf("revoke_failed records: %v %v", failed, err)
 						}
@@ -577,7 +495,7 @@ func TestAccSCIMTransientFaults(t *testing.T) {
 						if err := faultsSince(); err != nil {
 							return err
 						}
-						issued, err := scimRecords(ledger, evidence.EventCredentialIssued)
+						issued, err := ledgerRecords(ledger, evidence.EventCredentialIssued)
 						if err != nil {
 							return err
 						}
@@ -601,7 +519,7 @@ func TestAccSCIMTransientFaults(t *testing.T) {
 			},
 			{
 				PreConfig: func() { faultsBefore = app.Stats().Faults },
-				Config:    gatedSCIMConfig(provider, ids, `as_of = "2099-01-01T00:00:00Z"`, ""),
+				Config:    gatedSCIMConfig(provider, ids, allEnded, ""),
 				ConfigPlanChecks: tfresource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(`sunset_scim_user.staff["f1"]`, plancheck.ResourceActionDestroy),
@@ -612,11 +530,11 @@ func TestAccSCIMTransientFaults(t *testing.T) {
 						if err := faultsSince(); err != nil {
 							return err
 						}
-						revoked, err := scimRecords(ledger, evidence.EventCredentialRevoked)
+						revoked, err := ledgerRecords(ledger, evidence.EventCredentialRevoked)
 						if err != nil {
 							return err
 						}
-						failed, err := scimRecords(ledger, evidence.EventRevokeFailed)
+						failed, err := ledgerRecords(ledger, evidence.EventRevokeFailed)
 						if err != nil {
 							return err
 						}
@@ -684,7 +602,7 @@ func TestAccSCIMPermanentFailure(t *testing.T) {
 				PreConfig: func() {
 					app.SetPermanentFailure(false)
 					// What the failed step left: a recorded failure, a live user.
-					failed, err := scimRecordFor(ledger, evidence.EventRevokeFailed, id)
+					failed, err := ledgerRecord(ledger, evidence.EventRevokeFailed, id)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -763,7 +681,7 @@ func TestAccSCIMUserDrift(t *testing.T) {
 						if u, _ := app.User(id); u.Active {
 							return errors.New("the user is still active after the apply")
 						}
-						rec, err := scimRecordFor(ledger, evidence.EventCredentialChanged, id)
+						rec, err := ledgerRecord(ledger, evidence.EventCredentialChanged, id)
 						if err != nil {
 							return err
 						}
@@ -821,7 +739,7 @@ func TestAccSCIMUserDrift(t *testing.T) {
 						if !u.Active || u.Attributes["displayName"] != "Single User" {
 							return fmt.Errorf("user after update: %+v", u)
 						}
-						rec, err := scimRecordFor(ledger, evidence.EventCredentialChanged, newID)
+						rec, err := ledgerRecord(ledger, evidence.EventCredentialChanged, newID)
 						if err != nil {
 							return err
 						}
@@ -1000,7 +918,7 @@ data "sunset_roster" "staff" {
 			if !sawError {
 				t.Fatal("the plan succeeded; want an error")
 			}
-			if strings.Contains(readFileText(ledger), wrong) {
+			if strings.Contains(readText(ledger), wrong) {
 				t.Fatal("the ledger holds the token")
 			}
 		})
@@ -1018,7 +936,7 @@ data "sunset_roster" "staff" {
 				{Config: bad, ExpectError: wrapped(`Revocation failed`, `HTTP 401`)},
 				{
 					PreConfig: func() {
-						text := readFileText(ledger)
+						text := readText(ledger)
 						if !strings.Contains(text, `"credential.revoke_failed"`) {
 							t.Fatal("no revoke_failed record")
 						}

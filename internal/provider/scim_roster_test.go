@@ -24,21 +24,7 @@ const hrEndDate = testenv.SCIMHRSchema + ":endDate"
 // scimRosterConfig reads identities from the "idp" directory and gives each
 // active one a user in the "app" service provider.
 func scimRosterConfig(provider, scimInput, identities, extraRoster string) string {
-	return provider + fmt.Sprintf(`
-data "sunset_roster" "staff" {
-  scim = { %s }
-  %s
-  %s
-}
-
-resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
-}
-
+	return provider + gatedIdentities(fmt.Sprintf("  scim = { %s }\n  %s\n  %s", scimInput, identities, extraRoster)) + `
 resource "sunset_scim_user" "staff" {
   for_each    = sunset_identity.staff
   target      = "app"
@@ -46,7 +32,7 @@ resource "sunset_scim_user" "staff" {
   user_name   = each.key
   external_id = try(data.sunset_roster.staff.active[each.key].attributes.scim_id, null)
 }
-`, scimInput, identities, extraRoster)
+`
 }
 
 func TestAccSCIMRosterEndsUserDeactivatedInDirectory(t *testing.T) {
@@ -127,7 +113,7 @@ func TestAccSCIMRosterEndsUserDeactivatedInDirectory(t *testing.T) {
 						if u, ok := app.User(bobAppID); !ok || u.Active {
 							return fmt.Errorf("bob's app user after the directory ended him: %+v", u)
 						}
-						rec, err := scimRecordFor(ledger, evidence.EventCredentialRevoked, bobAppID)
+						rec, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, bobAppID)
 						if err != nil {
 							return err
 						}
@@ -142,7 +128,7 @@ func TestAccSCIMRosterEndsUserDeactivatedInDirectory(t *testing.T) {
 				},
 			},
 			{
-				Config: scimRosterConfig(provider, input, inline, `as_of = "2099-01-01T00:00:00Z"`),
+				Config: scimRosterConfig(provider, input, inline, allEnded),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(roster, tfjsonpath.New("active"), knownvalue.MapSizeExact(0)),
 				},

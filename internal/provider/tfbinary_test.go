@@ -60,6 +60,15 @@ func buildProviderBinary(t *testing.T) *tfBinary {
 	return &tfBinary{provider: provider, rc: rc}
 }
 
+// requiredSunset opens every configuration run against the built binary:
+// the dev_overrides of the CLI configuration replace this source with it.
+const requiredSunset = `terraform {
+  required_providers {
+    sunset = { source = "sunset-iam/sunset" }
+  }
+}
+`
+
 // tfDir is one terraform working directory.
 type tfDir struct {
 	t   *testing.T
