@@ -54,56 +54,15 @@ func (h scimUserHandler) GetAll(_ *http.Request, params scim.ListRequestParams) 
 }
 
 func (h scimUserHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	h.st.mu.Lock()
-	defer h.st.mu.Unlock()
-	rec, ok := h.st.users.byID[id]
-	if !ok {
-		return scim.Resource{}, scimNotFound(id)
-	}
-	if err := scimCheckIfMatch(r, rec); err != nil {
-		return scim.Resource{}, err
-	}
-	if err := h.st.updateUserLocked(rec, attrs); err != nil {
-		return scim.Resource{}, err
-	}
-	return h.st.snapUser(rec).resource(true)
+	return scimUsers.replace(h.st, r, id, attrs)
 }
 
 func (h scimUserHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	h.st.mu.Lock()
-	defer h.st.mu.Unlock()
-	rec, ok := h.st.users.byID[id]
-	if !ok {
-		return scim.Resource{}, scimNotFound(id)
-	}
-	if err := scimCheckIfMatch(r, rec); err != nil {
-		return scim.Resource{}, err
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(rec.doc, &doc); err != nil {
-		return scim.Resource{}, err
-	}
-	if err := h.patcher.apply(doc, ops); err != nil {
-		return scim.Resource{}, err
-	}
-	if err := h.st.updateUserLocked(rec, doc); err != nil {
-		return scim.Resource{}, err
-	}
-	return h.st.snapUser(rec).resource(true)
+	return scimUsers.patch(h.st, h.patcher, r, id, ops)
 }
 
 func (h scimUserHandler) Delete(r *http.Request, id string) error {
-	h.st.mu.Lock()
-	defer h.st.mu.Unlock()
-	rec, ok := h.st.users.byID[id]
-	if !ok {
-		return scimNotFound(id)
-	}
-	if err := scimCheckIfMatch(r, rec); err != nil {
-		return err
-	}
-	h.st.deleteUserLocked(rec)
-	return nil
+	return scimUsers.delete(h.st, r, id)
 }
 
 func (h scimGroupHandler) Create(_ *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -135,55 +94,99 @@ func (h scimGroupHandler) GetAll(_ *http.Request, params scim.ListRequestParams)
 }
 
 func (h scimGroupHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
-	h.st.mu.Lock()
-	defer h.st.mu.Unlock()
-	rec, ok := h.st.groups.byID[id]
-	if !ok {
-		return scim.Resource{}, scimNotFound(id)
-	}
-	if err := scimCheckIfMatch(r, rec); err != nil {
-		return scim.Resource{}, err
-	}
-	if err := h.st.updateGroupLocked(rec, attrs); err != nil {
-		return scim.Resource{}, err
-	}
-	return h.st.snapGroup(rec).resource(false)
+	return scimGroups.replace(h.st, r, id, attrs)
 }
 
 func (h scimGroupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	h.st.mu.Lock()
-	defer h.st.mu.Unlock()
-	rec, ok := h.st.groups.byID[id]
+	return scimGroups.patch(h.st, h.patcher, r, id, ops)
+}
+
+func (h scimGroupHandler) Delete(r *http.Request, id string) error {
+	return scimGroups.delete(h.st, r, id)
+}
+
+// scimKind is what differs between Users and Groups when a resource is
+// replaced, patched or deleted: its table and the store's functions for
+// it. The rest (the write lock, the lookup, If-Match, applying a PATCH to
+// the stored document) is one piece of code for both.
+type scimKind struct {
+	isUser bool
+	table  func(*scimStore) *scimTable
+	snap   func(*scimStore, *scimRecord) scimSnap
+	update func(*scimStore, *scimRecord, map[string]any) error
+	remove func(*scimStore, *scimRecord)
+}
+
+var (
+	scimUsers = scimKind{
+		isUser: true,
+		table:  func(s *scimStore) *scimTable { return &s.users },
+		snap:   (*scimStore).snapUser,
+		update: (*scimStore).updateUserLocked,
+		remove: (*scimStore).deleteUserLocked,
+	}
+	scimGroups = scimKind{
+		table:  func(s *scimStore) *scimTable { return &s.groups },
+		snap:   (*scimStore).snapGroup,
+		update: (*scimStore).updateGroupLocked,
+		remove: (*scimStore).deleteGroupLocked,
+	}
+)
+
+// findLocked returns the record id names, once the request's If-Match
+// (RFC 7644 §3.14) allows the change. The caller holds the write lock.
+func (k scimKind) findLocked(s *scimStore, r *http.Request, id string) (*scimRecord, error) {
+	rec, ok := k.table(s).byID[id]
 	if !ok {
-		return scim.Resource{}, scimNotFound(id)
+		return nil, scimNotFound(id)
 	}
 	if err := scimCheckIfMatch(r, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+func (k scimKind) replace(s *scimStore, r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := k.findLocked(s, r, id)
+	if err != nil {
+		return scim.Resource{}, err
+	}
+	if err := k.update(s, rec, attrs); err != nil {
+		return scim.Resource{}, err
+	}
+	return k.snap(s, rec).resource(k.isUser)
+}
+
+func (k scimKind) patch(s *scimStore, p scimPatcher, r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := k.findLocked(s, r, id)
+	if err != nil {
 		return scim.Resource{}, err
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(rec.doc, &doc); err != nil {
 		return scim.Resource{}, err
 	}
-	if err := h.patcher.apply(doc, ops); err != nil {
+	if err := p.apply(doc, ops); err != nil {
 		return scim.Resource{}, err
 	}
-	if err := h.st.updateGroupLocked(rec, doc); err != nil {
+	if err := k.update(s, rec, doc); err != nil {
 		return scim.Resource{}, err
 	}
-	return h.st.snapGroup(rec).resource(false)
+	return k.snap(s, rec).resource(k.isUser)
 }
 
-func (h scimGroupHandler) Delete(r *http.Request, id string) error {
-	h.st.mu.Lock()
-	defer h.st.mu.Unlock()
-	rec, ok := h.st.groups.byID[id]
-	if !ok {
-		return scimNotFound(id)
-	}
-	if err := scimCheckIfMatch(r, rec); err != nil {
+func (k scimKind) delete(s *scimStore, r *http.Request, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := k.findLocked(s, r, id)
+	if err != nil {
 		return err
 	}
-	h.st.deleteGroupLocked(rec)
+	k.remove(s, rec)
 	return nil
 }
 
