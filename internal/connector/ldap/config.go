@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/loopback"
 )
 
 // DefaultTimeout bounds dialing, the TLS handshake, the bind and each
@@ -108,7 +110,7 @@ func (c Config) validate() (endpoint, error) {
 	if c.StartTLS && ep.scheme == "ldaps" {
 		return ep, errors.New("ldap: start_tls applies to ldap:// only; ldaps:// is already encrypted")
 	}
-	if ep.scheme == "ldap" && !c.StartTLS && !c.Insecure && !isLoopback(ep.host) {
+	if ep.scheme == "ldap" && !c.StartTLS && !c.Insecure && !loopback.Host(ep.host) {
 		return ep, fmt.Errorf("ldap: refusing plain ldap:// to %s: the bind password would travel unencrypted; use ldaps://, set start_tls, or set insecure = true explicitly", ep.host)
 	}
 	switch c.Flavor {
@@ -153,14 +155,6 @@ func (c Config) validate() (endpoint, error) {
 		ep.tls.RootCAs = pool
 	}
 	return ep, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (c Config) flavor() Flavor {

@@ -39,10 +39,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/loopback"
 )
 
 // Deprovisioning modes: what Revoke does to a user.
@@ -194,7 +195,7 @@ func parseBaseURL(raw string, allowInsecure bool) (*url.URL, error) {
 		return nil, fmt.Errorf("scim: url %s has no host", shown)
 	case u.Scheme == "https":
 	case u.Scheme == "http":
-		if !allowInsecure && !isLoopback(u.Hostname()) {
+		if !allowInsecure && !loopback.Host(u.Hostname()) {
 			return nil, fmt.Errorf("scim: url %s uses plain http to a non-loopback host; use https (the bearer token would cross the network in clear)", shown)
 		}
 	default:
@@ -203,14 +204,6 @@ func parseBaseURL(raw string, allowInsecure bool) (*url.URL, error) {
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func tlsConfig(caPEM []byte) (*tls.Config, error) {
