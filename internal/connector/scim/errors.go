@@ -1,11 +1,14 @@
 package scim
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
 )
@@ -82,7 +85,16 @@ func (e *HTTPError) Unwrap() error {
 
 // sanitise makes server text safe to show: no control characters, no
 // token, at most 300 characters.
-func (c *Client) sanitise(s string) string {
+func (c *Client) sanitise(s string) string { return c.shorten(s, 300) }
+
+// maxQuoted bounds a server value (an id, a content type, an unreadable
+// attribute) quoted in an error message: a broken server must not turn a
+// 10 MiB body or header into a 10 MiB error.
+const maxQuoted = 64
+
+// shorten is sanitise with a limit: the token is redacted before the text
+// is cut, so a cut can never keep part of it.
+func (c *Client) shorten(s string, max int) string {
 	s = c.redact(s)
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -91,10 +103,32 @@ func (c *Client) sanitise(s string) string {
 		return r
 	}, s)
 	s = strings.TrimSpace(s)
-	if r := []rune(s); len(r) > 300 {
-		s = string(r[:300]) + "…"
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
 	}
 	return s
+}
+
+// quote shows a decoded JSON value in an error: scalars shortened and
+// quoted, objects and lists by kind only.
+func (c *Client) quote(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return strconv.Quote(c.shorten(v, maxQuoted))
+	case json.Number:
+		return c.shorten(v.String(), maxQuoted)
+	case json.RawMessage:
+		return c.shorten(string(v), maxQuoted)
+	case bool:
+		return strconv.FormatBool(v)
+	case map[string]any, complexValue:
+		return "an object or list"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // minRedactLen: shorter "tokens" (test fixtures) would shred ordinary words.

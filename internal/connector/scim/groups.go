@@ -39,7 +39,10 @@ func (g Group) HasMember(userID string) bool {
 
 func groupPath(id string) string { return "/Groups/" + url.PathEscape(id) }
 
-func decodeGroup(m map[string]any) (Group, error) {
+// decodeGroup reads a group. Members must be absent, null or a list of
+// objects with a value: a membership that cannot be read must never read
+// as "not a member".
+func (c *Client) decodeGroup(m map[string]any) (Group, error) {
 	g := Group{Attributes: m}
 	g.ID = stringOf(lookup(m, "id"))
 	if g.ID == "" {
@@ -47,14 +50,22 @@ func decodeGroup(m map[string]any) (Group, error) {
 	}
 	g.DisplayName = stringOf(lookup(m, "displayName"))
 	g.ExternalID = stringOf(lookup(m, "externalId"))
-	if members, ok := lookup(m, "members").([]any); ok {
+	if raw := lookup(m, "members"); raw != nil {
+		members, ok := raw.([]any)
+		if !ok {
+			return Group{}, fmt.Errorf("%w: group %s has members that are %s, not a list", ErrMalformedResponse, c.quote(g.ID), c.quote(raw))
+		}
 		for _, v := range members {
 			mm, ok := v.(map[string]any)
 			if !ok {
-				return Group{}, fmt.Errorf("%w: group %s has a member that is not an object", ErrMalformedResponse, g.ID)
+				return Group{}, fmt.Errorf("%w: group %s has a member that is not an object", ErrMalformedResponse, c.quote(g.ID))
+			}
+			value := stringOf(lookup(mm, "value"))
+			if value == "" {
+				return Group{}, fmt.Errorf("%w: group %s has a member without a value", ErrMalformedResponse, c.quote(g.ID))
 			}
 			g.Members = append(g.Members, Member{
-				Value: stringOf(lookup(mm, "value")), Display: stringOf(lookup(mm, "display")), Type: stringOf(lookup(mm, "type")),
+				Value: value, Display: stringOf(lookup(mm, "display")), Type: stringOf(lookup(mm, "type")),
 			})
 		}
 	}
@@ -67,7 +78,10 @@ func (c *Client) decodeGroupResponse(r *response) (Group, error) {
 	if err != nil {
 		return Group{}, err
 	}
-	g, err := decodeGroup(m)
+	if c.holdsToken(m) {
+		return Group{}, c.tokenEchoed(r)
+	}
+	g, err := c.decodeGroup(m)
 	if err != nil {
 		return Group{}, fmt.Errorf("SCIM %s %s: %w", r.method, r.path, err)
 	}

@@ -131,6 +131,8 @@ type response struct {
 	body         []byte
 	attempts     int
 	uncertain    bool
+	// client made the request: errors quoting the answer redact its token.
+	client *Client
 }
 
 // permanentError stops the retries: retrying would get the same answer.
@@ -184,7 +186,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return nil, c.transportError(method, path, ex, resp, err)
 	}
 	defer resp.Body.Close()
-	out := &response{method: method, path: path, status: resp.StatusCode, header: resp.Header, attempts: ex.attempts, uncertain: ex.uncertain}
+	out := &response{method: method, path: path, status: resp.StatusCode, header: resp.Header, attempts: ex.attempts, uncertain: ex.uncertain, client: c}
 	if ex.read {
 		out.body = ex.body
 	} else {
@@ -338,9 +340,10 @@ func isJSONMedia(mt string) bool {
 }
 
 // decodeObject parses a SCIM JSON object body. Numbers stay json.Number.
+// An object that names one attribute twice (in two spellings) is refused.
 func (r *response) decodeObject() (map[string]any, error) {
 	if mt := mediaType(r.header); !isJSONMedia(mt) {
-		return nil, fmt.Errorf("SCIM %s %s: HTTP %d: %w: the body is %s, not SCIM JSON (%d bytes)", r.method, r.path, r.status, ErrMalformedResponse, mt, len(r.body))
+		return nil, fmt.Errorf("SCIM %s %s: HTTP %d: %w: the body is %s, not SCIM JSON (%d bytes)", r.method, r.path, r.status, ErrMalformedResponse, r.client.shorten(mt, maxQuoted), len(r.body))
 	}
 	d := json.NewDecoder(bytes.NewReader(r.body))
 	d.UseNumber()
@@ -351,13 +354,16 @@ func (r *response) decodeObject() (map[string]any, error) {
 	if d.More() {
 		return nil, fmt.Errorf("SCIM %s %s: HTTP %d: %w: trailing data after the JSON object", r.method, r.path, r.status, ErrMalformedResponse)
 	}
+	if k, dup := foldDuplicate(m); dup {
+		return nil, fmt.Errorf("SCIM %s %s: HTTP %d: %w: attribute %s appears twice (names are case-insensitive)", r.method, r.path, r.status, ErrMalformedResponse, r.client.quote(k))
+	}
 	return m, nil
 }
 
 // httpError turns an unexpected answer into an HTTPError, reading the SCIM
 // error body when there is one.
 func (c *Client) httpError(r *response) error {
-	e := &HTTPError{Method: r.method, Path: r.path, Status: r.status, Attempts: r.attempts, ContentType: mediaType(r.header), BodyBytes: len(r.body)}
+	e := &HTTPError{Method: r.method, Path: r.path, Status: r.status, Attempts: r.attempts, ContentType: c.shorten(mediaType(r.header), maxQuoted), BodyBytes: len(r.body)}
 	m, err := r.decodeObject()
 	if err != nil || !looksLikeSCIMError(m) {
 		e.NotSCIM = true

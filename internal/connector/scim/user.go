@@ -203,8 +203,10 @@ func parseMeta(m map[string]any) Meta {
 }
 
 // decodeUser reads a user resource. It fails only where guessing would be
-// unsafe: no id, or an "active" that is neither a boolean nor "true"/"false".
-func decodeUser(m map[string]any) (User, error) {
+// unsafe: no id, an "active" that is neither a boolean nor "true"/"false",
+// "groups" that is not a list of objects (a membership must not be read
+// as none).
+func (c *Client) decodeUser(m map[string]any) (User, error) {
 	u := User{Attributes: m, Active: true}
 	u.ID = stringOf(lookup(m, "id"))
 	if u.ID == "" {
@@ -216,7 +218,7 @@ func decodeUser(m map[string]any) (User, error) {
 	if raw := lookup(m, "active"); raw != nil {
 		b, ok := parseBool(raw)
 		if !ok {
-			return User{}, fmt.Errorf("%w: user %s has active=%v, neither true nor false", ErrMalformedResponse, u.ID, raw)
+			return User{}, fmt.Errorf("%w: user %s has active=%s, neither true nor false", ErrMalformedResponse, c.quote(u.ID), c.quote(raw))
 		}
 		u.Active = b
 	}
@@ -234,12 +236,18 @@ func decodeUser(m map[string]any) (User, error) {
 			u.Emails = append(u.Emails, Email{Value: stringOf(lookup(em, "value")), Type: stringOf(lookup(em, "type")), Primary: primary})
 		}
 	}
-	if groups, ok := lookup(m, "groups").([]any); ok {
+	if raw := lookup(m, "groups"); raw != nil {
+		groups, ok := raw.([]any)
+		if !ok {
+			return User{}, fmt.Errorf("%w: user %s has groups that are %s, not a list", ErrMalformedResponse, c.quote(u.ID), c.quote(raw))
+		}
 		for _, g := range groups {
-			if gm, ok := g.(map[string]any); ok {
-				if id := stringOf(lookup(gm, "value")); id != "" {
-					u.Groups = append(u.Groups, id)
-				}
+			gm, ok := g.(map[string]any)
+			if !ok && g != nil {
+				return User{}, fmt.Errorf("%w: user %s has a group that is %s, not an object", ErrMalformedResponse, c.quote(u.ID), c.quote(g))
+			}
+			if id := stringOf(lookup(gm, "value")); id != "" {
+				u.Groups = append(u.Groups, id)
 			}
 		}
 	}

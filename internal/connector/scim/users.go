@@ -38,7 +38,10 @@ func (c *Client) decodeUserResponse(r *response) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	u, err := decodeUser(m)
+	if c.holdsToken(m) {
+		return User{}, c.tokenEchoed(r)
+	}
+	u, err := c.decodeUser(m)
 	if err != nil {
 		return User{}, fmt.Errorf("SCIM %s %s: %w", r.method, r.path, err)
 	}
@@ -207,17 +210,20 @@ const maxPages = 1_000_000
 // totalResults says more remain is an error, not the end: an inventory
 // must not silently miss accounts.
 func (c *Client) ListUsers(ctx context.Context, filter string, pageSize int, fn func(User) error) error {
-	return pageThrough(ctx, c, filter, pageSize, decodeUserPage, func(u User) string { return u.ID }, fn)
+	return pageThrough(ctx, c, filter, pageSize, c.decodeUserPage, func(u User) string { return u.ID }, fn)
 }
 
-func decodeUserPage(r *response) (int, []User, error) {
+func (c *Client) decodeUserPage(r *response) (int, []User, error) {
 	total, resources, err := decodeList(r)
 	if err != nil {
 		return 0, nil, err
 	}
 	users := make([]User, 0, len(resources))
 	for _, res := range resources {
-		u, err := decodeUser(res)
+		if c.holdsToken(res) {
+			return 0, nil, c.tokenEchoed(r)
+		}
+		u, err := c.decodeUser(res)
 		if err != nil {
 			return 0, nil, fmt.Errorf("SCIM GET /Users: %w", err)
 		}
@@ -283,7 +289,8 @@ func decodeList(r *response) (total int, resources []map[string]any, err error) 
 		return 0, nil, err
 	}
 	rawTotal, hasTotal := lookupOK(m, "totalResults")
-	rawRes, hasRes := lookupOK(m, "Resources")
+	rawRes := lookup(m, "Resources")
+	hasRes := rawRes != nil // "Resources": null alone says nothing
 	isList := false
 	if schemas, ok := lookup(m, "schemas").([]any); ok {
 		for _, s := range schemas {
@@ -329,7 +336,7 @@ func parseTotal(r *response, raw any) (int, error) {
 		if err := json.Unmarshal(v, &n); err != nil {
 			var s string
 			if json.Unmarshal(v, &s) != nil {
-				return 0, fmt.Errorf("SCIM %s %s: %w: totalResults %s is not a count", r.method, r.path, ErrMalformedResponse, v)
+				return 0, fmt.Errorf("SCIM %s %s: %w: totalResults %s is not a count", r.method, r.path, ErrMalformedResponse, r.client.quote(v))
 			}
 			n = json.Number(s)
 		}
@@ -337,7 +344,12 @@ func parseTotal(r *response, raw any) (int, error) {
 	}
 	n, err := strconv.Atoi(stringOf(raw))
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("SCIM %s %s: %w: totalResults %v is not a count", r.method, r.path, ErrMalformedResponse, raw)
+		return 0, fmt.Errorf("SCIM %s %s: %w: totalResults %s is not a count", r.method, r.path, ErrMalformedResponse, r.client.quote(raw))
 	}
 	return n, nil
+}
+
+// tokenEchoed is the error for an answer that holds the bearer token.
+func (c *Client) tokenEchoed(r *response) error {
+	return fmt.Errorf("SCIM %s %s: HTTP %d: %w: the answer holds the bearer token this client sent (the server or a proxy echoes request headers); refused so that the token is not stored", r.method, r.path, r.status, ErrMalformedResponse)
 }
