@@ -2,6 +2,8 @@ package ldap
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
 )
@@ -25,11 +27,56 @@ func CanonicalDN(dn string) string {
 	}
 	for _, rdn := range parsed.RDNs {
 		for _, a := range rdn.Attributes {
-			a.Type = strings.ToLower(a.Type)
-			a.Value = strings.ToLower(a.Value)
+			a.Type = foldCase(a.Type)
+			a.Value = foldCase(a.Value)
 		}
 	}
 	return parsed.String()
+}
+
+// foldCase lower-cases s the way DNs are compared (strings.EqualFold, as
+// sameDN does): each rune becomes one member of its case-folding orbit,
+// the lower-case one where there is one. strings.ToLower is not that: it
+// maps İ (U+0130) to i, which EqualFold keeps apart (two entries, one key),
+// and keeps ſ (U+017F) apart from s, which EqualFold joins. Bytes that are
+// not UTF-8 are kept (ToLower would turn every one into U+FFFD).
+func foldCase(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size <= 1 {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteRune(foldRune(r))
+		i += size
+	}
+	return b.String()
+}
+
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		return unicode.ToLower(r)
+	}
+	least := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		least = min(least, f)
+	}
+	if lower := unicode.ToLower(least); lower != least && inOrbit(lower, least) {
+		return lower
+	}
+	return least
+}
+
+func inOrbit(r, of rune) bool {
+	for f := unicode.SimpleFold(of); f != of; f = unicode.SimpleFold(f) {
+		if f == r {
+			return true
+		}
+	}
+	return false
 }
 
 // canonicalAlready is CanonicalDN's fast path, for the common DN that is

@@ -42,9 +42,19 @@ const (
 const generalizedTimeLayout = "20060102150405Z"
 
 // FormatGeneralizedTime renders t as GeneralizedTime in UTC, truncated to
-// the second so the directory's expiry is never later than t.
+// the second so the directory's expiry is never later than t. GeneralizedTime
+// has four year digits: an instant past 9999 (an end date of 9999-12-31 in
+// a zone west of UTC ends in year 10000) is written as the last second of
+// 9999, one before year 0 as the first second of year 0.
 func FormatGeneralizedTime(t time.Time) string {
-	return t.UTC().Truncate(time.Second).Format(generalizedTimeLayout)
+	t = t.UTC()
+	switch {
+	case t.Year() > 9999:
+		t = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	case t.Year() < 0:
+		t = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return t.Truncate(time.Second).Format(generalizedTimeLayout)
 }
 
 // ParseGeneralizedTime parses RFC 4517 GeneralizedTime:
@@ -73,7 +83,8 @@ func ParseGeneralizedTime(s string) (time.Time, error) {
 	month, ok2 := digits(4, 2)
 	day, ok3 := digits(6, 2)
 	hour, ok4 := digits(8, 2)
-	if !ok1 || !ok2 || !ok3 || !ok4 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 {
+	if !ok1 || !ok2 || !ok3 || !ok4 || month < 1 || month > 12 || day < 1 || hour > 23 ||
+		day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() { // 31 February would roll into March
 		return bad()
 	}
 	i := 10
@@ -144,15 +155,37 @@ func FileTimeToTime(ft int64) (t time.Time, never bool) {
 }
 
 // TimeToFileTime converts t to an AD FILETIME, truncating to 100 ns so the
-// directory's expiry is never later than t.
+// directory's expiry is never later than t. An instant a FILETIME cannot
+// hold is clamped to the nearest value that still expires: 1 (1601) for
+// one at or before 1601-01-01, the maximum less one (year 30828) after
+// that. Neither may become 0 or the maximum, which mean "never".
 func TimeToFileTime(t time.Time) int64 {
-	return t.Unix()*1e7 + int64(t.Nanosecond()/100) + fileTimeUnixEpochDelta
+	const (
+		minUnix = -fileTimeUnixEpochDelta / 10_000_000 // 1601-01-01T00:00:00Z
+		maxUnix = (adAccountExpiresNever - fileTimeUnixEpochDelta) / 10_000_000
+	)
+	secs, hundreds := t.Unix(), int64(t.Nanosecond()/100)
+	switch {
+	case secs < minUnix:
+		return 1
+	case secs > maxUnix:
+		return adAccountExpiresNever - 1
+	}
+	base := secs*1e7 + fileTimeUnixEpochDelta // cannot overflow: secs <= maxUnix
+	switch {
+	case hundreds >= adAccountExpiresNever-base:
+		return adAccountExpiresNever - 1
+	case base+hundreds < 1:
+		return 1
+	}
+	return base + hundreds
 }
 
-// ParseFileTime parses the decimal text AD returns for accountExpires.
+// ParseFileTime parses the decimal text AD returns for accountExpires. A
+// negative value is no FILETIME.
 func ParseFileTime(s string) (t time.Time, never bool, err error) {
 	ft, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil {
+	if err != nil || ft < 0 {
 		return time.Time{}, false, fmt.Errorf("%q is not a FILETIME", s)
 	}
 	t, never = FileTimeToTime(ft)
