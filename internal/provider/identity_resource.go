@@ -30,7 +30,7 @@ var (
 // whose declaration, changes and offboarding land in the ledger.
 func NewIdentityResource() resource.Resource { return &identityResource{} }
 
-type identityResource struct{ rt *runtime }
+type identityResource struct{ providerRuntime }
 
 type identityModel struct {
 	ID          types.String `tfsdk:"id"`
@@ -47,12 +47,6 @@ type identityModel struct {
 
 func (r *identityResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_identity"
-}
-
-func (r *identityResource) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
-	if rt, ok := req.ProviderData.(*runtime); ok {
-		r.rt = rt
-	}
 }
 
 func (r *identityResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -160,10 +154,7 @@ func (r *identityResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if r.rt == nil {
 		return // provider not configured yet
 	}
-	if req.Plan.Raw.IsNull() {
-		var state identityModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_identity", state.Name.ValueString())...)
+	if r.rt.guardPlannedDestroy(ctx, req, resp, "sunset_identity", "name") {
 		return
 	}
 	var plan identityModel

@@ -32,7 +32,7 @@ import (
 // revokes the account.
 func (r *ldapAccountResource) undoCreate(ctx context.Context, c *ldap.Client, plan ldapAccountModel, acct ldap.Account, recDiags diag.Diagnostics, resp *resource.CreateResponse) {
 	dn := plan.DN.ValueString()
-	cause := ldapDiagText(recDiags)
+	cause := diagText(recDiags)
 	_, err := c.Revoke(ctx, dn, ldap.RevokeDelete)
 	if err == nil {
 		var v connector.Verification
@@ -93,7 +93,7 @@ func (r *ldapAccountResource) changes(ctx context.Context, state, plan ldapAccou
 	changes := map[string]evidence.Change{}
 	str := func(v types.String) string { return v.ValueString() }
 	if str(state.ExpiresAt) != str(plan.ExpiresAt) {
-		changes["expires_at"] = evidence.Change{Old: ldapOrNone(str(state.ExpiresAt)), New: ldapOrNone(str(plan.ExpiresAt))}
+		changes["expires_at"] = evidence.Change{Old: orNone(str(state.ExpiresAt)), New: orNone(str(plan.ExpiresAt))}
 	}
 	if a, b := ldapSetText(ldapSetStrings(ctx, state.Groups)), ldapSetText(ldapSetStrings(ctx, plan.Groups)); a != b {
 		changes["groups"] = evidence.Change{Old: a, New: b}
@@ -111,10 +111,10 @@ func (r *ldapAccountResource) changes(ctx context.Context, state, plan ldapAccou
 		}
 	}
 	if str(state.IdentityID) != str(plan.IdentityID) {
-		changes["identity_id"] = evidence.Change{Old: ldapOrNone(str(state.IdentityID)), New: str(plan.IdentityID)}
+		changes["identity_id"] = evidence.Change{Old: orNone(str(state.IdentityID)), New: str(plan.IdentityID)}
 	}
 	if str(state.OnDestroy) != str(plan.OnDestroy) {
-		changes["on_destroy"] = evidence.Change{Old: ldapOrNone(str(state.OnDestroy)), New: str(plan.OnDestroy)}
+		changes["on_destroy"] = evidence.Change{Old: orNone(str(state.OnDestroy)), New: str(plan.OnDestroy)}
 	}
 	if state.Suspended.ValueBool() != plan.Suspended.ValueBool() {
 		changes["suspended"] = evidence.Change{Old: strconv.FormatBool(state.Suspended.ValueBool()), New: strconv.FormatBool(plan.Suspended.ValueBool())}
@@ -204,21 +204,6 @@ func (r *ldapAccountResource) flushPending(ctx context.Context, in, out privateD
 	}
 	diags.Append(ldapSetPending(ctx, out, nil)...)
 	return !diags.HasError()
-}
-
-func ldapDiagText(diags diag.Diagnostics) string {
-	var parts []string
-	for _, d := range diags.Errors() {
-		parts = append(parts, d.Summary()+": "+d.Detail())
-	}
-	return strings.Join(parts, "\n")
-}
-
-func ldapOrNone(s string) string {
-	if s == "" || s == "<null>" {
-		return "none"
-	}
-	return s
 }
 
 func ldapMergeDetails(a, b map[string]string) map[string]string {

@@ -94,17 +94,17 @@ func (r *ldapAccountResource) ValidateConfig(ctx context.Context, req resource.V
 	case !m.OU.IsNull() && m.UID.IsNull():
 		add("ou", "ou without uid", "ou is the parent DN for uid; with dn, put the whole DN in dn.")
 	}
-	if ldapKnown(m.UID) {
+	if known(m.UID) {
 		if err := ldapCheckName("uid", m.UID.ValueString()); err != nil {
 			add("uid", "Invalid uid", err.Error())
 		}
 	}
-	if ldapKnown(m.DN) {
+	if known(m.DN) {
 		if err := ldapCheckDN("dn", m.DN.ValueString()); err != nil {
 			add("dn", "Invalid dn", err.Error())
 		}
 	}
-	if ldapKnown(m.OU) {
+	if known(m.OU) {
 		if err := ldapCheckDN("ou", m.OU.ValueString()); err != nil {
 			add("ou", "Invalid ou", err.Error())
 		}
@@ -124,7 +124,7 @@ func (r *ldapAccountResource) ValidateConfig(ctx context.Context, req resource.V
 			add("object_classes", "Invalid object_classes", fmt.Sprintf("%q is not an object class name.", oc))
 		}
 	}
-	if ldapKnown(m.Attributes) {
+	if known(m.Attributes) {
 		for name, v := range m.Attributes.Elements() {
 			at := path.Root("attributes").AtMapKey(name)
 			if !ldapAttrName.MatchString(name) {
@@ -137,23 +137,17 @@ func (r *ldapAccountResource) ValidateConfig(ctx context.Context, req resource.V
 					fmt.Sprintf("Attribute %s is managed through %s; remove it from attributes.", name, arg))
 				continue
 			}
-			if l, ok := v.(types.List); ok && ldapKnown(l) && len(l.Elements()) == 0 {
+			if l, ok := v.(types.List); ok && known(l) && len(l.Elements()) == 0 {
 				resp.Diagnostics.AddAttributeError(at, "Empty attribute", fmt.Sprintf("Attribute %s has no value; remove it from attributes instead.", name))
 			}
 		}
 	}
-	if ldapKnown(m.ExpiresAt) {
+	if known(m.ExpiresAt) {
 		if _, err := lifecycle.ParseEndDate(m.ExpiresAt.ValueString(), time.UTC); err != nil {
 			add("expires_at", "Invalid expires_at", err.Error())
 		}
 	}
-	switch {
-	case !m.PasswordWO.IsNull() && m.PasswordWOVersion.IsNull():
-		add("password_wo_version", "Missing password_wo_version",
-			"password_wo is write-only, so Terraform cannot see when it changes: set password_wo_version, and change it whenever the password should be set again.")
-	case m.PasswordWO.IsNull() && !m.PasswordWOVersion.IsNull():
-		add("password_wo", "Missing password_wo", "password_wo_version is set but password_wo is not: there is no password to set.")
-	case ldapKnown(m.PasswordWO) && m.PasswordWO.ValueString() == "":
+	if !checkPasswordWO(m.PasswordWO, m.PasswordWOVersion, &resp.Diagnostics) && known(m.PasswordWO) && m.PasswordWO.ValueString() == "" {
 		add("password_wo", "Empty password_wo", "An empty password would make an anonymous bind; leave password_wo unset for an account without a password.")
 	}
 }
@@ -165,10 +159,7 @@ func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if r.rt == nil {
 		return // provider not configured yet
 	}
-	if req.Plan.Raw.IsNull() {
-		var state ldapAccountModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_ldap_account", state.ID.ValueString())...)
+	if r.rt.guardPlannedDestroy(ctx, req, resp, "sunset_ldap_account", "id") {
 		return
 	}
 	var plan, state, config ldapAccountModel
@@ -178,7 +169,7 @@ func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if !creating {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	}
-	if resp.Diagnostics.HasError() || !ldapKnown(plan.Target) {
+	if resp.Diagnostics.HasError() || !known(plan.Target) {
 		return
 	}
 	tgt, err := r.rt.target(plan.Target.ValueString(), kindLDAP)
@@ -208,7 +199,7 @@ func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.Modif
 			resp.Diagnostics.AddAttributeError(at, "Invalid account DN", r.rt.redact(err.Error()))
 			return
 		}
-		if !creating && ldapKnown(state.DN) {
+		if !creating && known(state.DN) {
 			if !ldapSameDN(state.DN.ValueString(), dn) {
 				resp.RequiresReplace = append(resp.RequiresReplace, path.Root("dn"))
 			} else if config.DN.IsNull() {
@@ -227,15 +218,15 @@ func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.Modif
 		plan.ObjectClasses = state.ObjectClasses
 	case config.ObjectClasses.IsNull():
 		plan.ObjectClasses = types.SetValueMust(types.StringType, ldapStringValues(ldapDefaultObjectClasses(flavor)))
-	case ldapKnown(config.ObjectClasses) && !creating && !ldapSameNames(ldapSetStrings(ctx, state.ObjectClasses), ldapSetStrings(ctx, config.ObjectClasses)):
+	case known(config.ObjectClasses) && !creating && !ldapSameNames(ldapSetStrings(ctx, state.ObjectClasses), ldapSetStrings(ctx, config.ObjectClasses)):
 		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("object_classes"))
-		if ldapKnown(plan.DN) && ldapSameDN(plan.DN.ValueString(), state.DN.ValueString()) &&
+		if known(plan.DN) && ldapSameDN(plan.DN.ValueString(), state.DN.ValueString()) &&
 			plan.Target.ValueString() == state.Target.ValueString() && state.OnDestroy.ValueString() != string(ldap.RevokeDelete) {
 			resp.Diagnostics.AddAttributeError(path.Root("object_classes"), "Cannot replace a disabled entry in place",
 				fmt.Sprintf("Changing object_classes replaces %s, but on_destroy = %q keeps the locked entry, so the new one could not be created under the same DN. Apply on_destroy = \"delete\" first, or keep the object classes.", plan.DN.ValueString(), state.OnDestroy.ValueString()))
 		}
 	}
-	if flavor == ldap.FlavorOpenLDAP && ldapKnown(config.ObjectClasses) && !config.Attributes.IsUnknown() && ldapKnown(plan.DN) {
+	if flavor == ldap.FlavorOpenLDAP && known(config.ObjectClasses) && !config.Attributes.IsUnknown() && known(plan.DN) {
 		if missing := ldapMissingPersonAttributes(ldapSetStrings(ctx, config.ObjectClasses), ldapAttributeNames(config.Attributes), plan.DN.ValueString()); len(missing) > 0 {
 			resp.Diagnostics.AddAttributeError(path.Root("attributes"), "Missing required attributes",
 				fmt.Sprintf("The object classes %v require %s, which attributes does not give. Add them, or leave object_classes unset: with the default inetOrgPerson the account name fills cn and sn.",
@@ -265,7 +256,7 @@ func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.Modif
 			fmt.Sprintf("A change to %s was applied earlier but its evidence record could not be written. This apply writes it.", state.DN.ValueString()))
 	}
 
-	if ldapKnown(plan.ExpiresAt) {
+	if known(plan.ExpiresAt) {
 		end, err := lifecycle.ParseEndDate(plan.ExpiresAt.ValueString(), r.rt.policy.Location)
 		if err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root("expires_at"), "Invalid expires_at", err.Error())
@@ -276,7 +267,7 @@ func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.Modif
 				fmt.Sprintf("expires_at %s has passed: the directory will refuse binds for %s.", plan.ExpiresAt.ValueString(), plan.DN.ValueString()))
 		}
 	}
-	if ldapKnown(plan.IdentityID) && !plan.ExpiresAt.IsUnknown() {
+	if known(plan.IdentityID) && !plan.ExpiresAt.IsUnknown() {
 		idEnd, seen := r.rt.knownEndDate(plan.IdentityID.ValueString())
 		if summary, detail := ldapExpiryAdvice(plan.ExpiresAt.ValueString(), plan.IdentityID.ValueString(), idEnd, seen, r.rt.policy.Location); summary != "" {
 			resp.Diagnostics.AddAttributeWarning(path.Root("expires_at"), summary, detail)

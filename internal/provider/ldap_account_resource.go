@@ -45,7 +45,7 @@ const systemLDAP = "ldap"
 // verifies that and records it.
 func NewLDAPAccountResource() resource.Resource { return &ldapAccountResource{} }
 
-type ldapAccountResource struct{ rt *runtime }
+type ldapAccountResource struct{ providerRuntime }
 
 type ldapAccountModel struct {
 	ID                types.String `tfsdk:"id"`
@@ -73,12 +73,6 @@ func (r *ldapAccountResource) Metadata(_ context.Context, req resource.MetadataR
 	resp.TypeName = req.ProviderTypeName + "_ldap_account"
 }
 
-func (r *ldapAccountResource) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
-	if rt, ok := req.ProviderData.(*runtime); ok {
-		r.rt = rt
-	}
-}
-
 func (r *ldapAccountResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A directory account (OpenLDAP with the ppolicy overlay, or Active Directory) bound to an identity's life. It is created with the flavour's expiry attribute (`pwdEndTime`, `accountExpires`) set to `expires_at`, so the directory refuses binds after the identity's end even if no apply runs. Destroying it removes the account from every group that lists it, locks or deletes it, verifies that in the directory, and appends `credential.revoked` to the evidence ledger; if any of that fails, the destroy fails with `credential.revoke_failed` recorded and the account stays in state for the next apply.",
@@ -88,11 +82,7 @@ func (r *ldapAccountResource) Schema(_ context.Context, _ resource.SchemaRequest
 				MarkdownDescription: "`TARGET/DN`: the import id, and the key under which the ledger and the scanner know this credential.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"target": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Name of an `ldap` target in the provider's `targets`. Changing it replaces the account.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"target": targetAttribute("an `ldap`", "account"),
 			"identity_id": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: "The `id` of the `sunset_identity` this account belongs to. Evidence records name it; the plan warns when `expires_at` is missing or outlives that identity's end date.",
@@ -138,10 +128,7 @@ func (r *ldapAccountResource) Schema(_ context.Context, _ resource.SchemaRequest
 				Sensitive:           true,
 				MarkdownDescription: "The account's password, write-only (Terraform 1.11 or later): set with the Password Modify operation (the directory hashes it) or `unicodePwd`, never stored in state. Pass it through an ephemeral variable (`variable \"pw\" { ephemeral = true }`) or an ephemeral resource: a literal value is part of the configuration, which Terraform keeps in saved plan files. It is set on create and whenever `password_wo_version` changes.",
 			},
-			"password_wo_version": schema.Int64Attribute{
-				Optional:            true,
-				MarkdownDescription: "Change it to set `password_wo` again (Terraform cannot see changes to a write-only value). Required with `password_wo`.",
-			},
+			"password_wo_version": passwordWOVersionAttribute(),
 			"on_destroy": schema.StringAttribute{
 				Optional:            true,
 				Computed:            true,
@@ -193,10 +180,7 @@ func (r *ldapAccountResource) Create(ctx context.Context, req resource.CreateReq
 	}
 	spec.Password = password
 
-	// A credential whose issue cannot be recorded is not created: find out
-	// before touching the directory.
-	if _, err := r.rt.openLedger(); err != nil {
-		resp.Diagnostics.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. No account was created.", r.rt.ledgerFile, err))
+	if !r.rt.ledgerReady(&resp.Diagnostics, "No account was created.") {
 		return
 	}
 	tgt, c := r.client(ctx, plan.Target.ValueString(), &resp.Diagnostics)
@@ -259,15 +243,8 @@ func (r *ldapAccountResource) Read(ctx context.Context, req resource.ReadRequest
 		return
 	}
 	dn, target := state.DN.ValueString(), state.Target.ValueString()
-	// A directory that cannot be read leaves state as it was, with a
-	// warning, rather than failing the refresh: an error here would stop
-	// the whole plan, and with it every revocation in every other target,
-	// and would keep this account's own destroy from being attempted and
-	// recorded. State is never dropped on an unanswered question: only a
-	// directory that says "no such entry" removes the account from state.
 	keep := func(err error) {
-		resp.Diagnostics.AddWarning("Cannot refresh directory account",
-			fmt.Sprintf("%s in target %q could not be read (%s). Its last known state is kept; drift is not detected until the directory answers.", dn, target, r.rt.redact(err.Error())))
+		r.rt.warnStateKept(&resp.Diagnostics, "Cannot refresh directory account", dn, target, "directory", err)
 	}
 	tgt, err := r.rt.target(target, kindLDAP)
 	if err != nil {
@@ -305,8 +282,7 @@ func (r *ldapAccountResource) Update(ctx context.Context, req resource.UpdateReq
 	}
 	password := ldapPassword(config)
 	ctx = ldapMaskPassword(ctx, password)
-	if _, err := r.rt.openLedger(); err != nil {
-		resp.Diagnostics.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. The account was not changed.", r.rt.ledgerFile, err))
+	if !r.rt.ledgerReady(&resp.Diagnostics, "The account was not changed.") {
 		return
 	}
 	// Evidence owed from an earlier apply comes first, in order.
@@ -318,14 +294,10 @@ func (r *ldapAccountResource) Update(ctx context.Context, req resource.UpdateReq
 	next.Locked, next.Groups = state.Locked, state.Groups
 
 	changes := r.changes(ctx, state, plan)
-	setPassword := !plan.PasswordWOVersion.Equal(state.PasswordWOVersion) && !plan.PasswordWOVersion.IsNull()
-	if setPassword {
-		// The version, never the password.
-		changes["password_wo_version"] = evidence.Change{Old: ldapOrNone(state.PasswordWOVersion.String()), New: plan.PasswordWOVersion.String()}
-		if password == nil {
-			resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Missing password_wo", "password_wo_version changed but password_wo is not set: there is no password to set.")
-			return
-		}
+	setPassword := passwordVersionChange(state.PasswordWOVersion, plan.PasswordWOVersion, changes)
+	if setPassword && password == nil {
+		resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Missing password_wo", "password_wo_version changed but password_wo is not set: there is no password to set.")
+		return
 	}
 	_, touchesDirectory := ldapDirectoryChange(changes)
 	relock := plan.Suspended.ValueBool() && (!state.Locked.ValueBool() || len(ldapSetStrings(ctx, state.Groups)) > 0 || !state.Suspended.ValueBool())
@@ -554,7 +526,7 @@ func (r *ldapAccountResource) ImportState(ctx context.Context, req resource.Impo
 func (r *ldapAccountResource) fromAccount(ctx context.Context, m *ldapAccountModel, acct ldap.Account, drift bool) diag.Diagnostics {
 	var diags diag.Diagnostics
 	m.Locked = types.BoolValue(acct.Locked)
-	if ldapKnown(m.DN) && !ldapSameDN(m.DN.ValueString(), acct.DN) || !ldapKnown(m.DN) {
+	if known(m.DN) && !ldapSameDN(m.DN.ValueString(), acct.DN) || !known(m.DN) {
 		m.DN = types.StringValue(acct.DN)
 	}
 	m.ID = types.StringValue(connector.ID(m.Target.ValueString(), m.DN.ValueString()))
@@ -571,7 +543,7 @@ func (r *ldapAccountResource) fromAccount(ctx context.Context, m *ldapAccountMod
 			m.ExpiresAt = types.StringValue(acct.ExpiresAt.UTC().Format(time.RFC3339))
 		}
 	}
-	if ldapKnown(m.Attributes) {
+	if known(m.Attributes) {
 		declared, d := ldapAttributesMap(ctx, m.Attributes)
 		diags.Append(d...)
 		live := map[string][]string{}
@@ -610,12 +582,12 @@ func (r *ldapAccountResource) expiryMatches(expiresAt types.String, live *time.T
 func (r *ldapAccountResource) spec(ctx context.Context, m ldapAccountModel) (ldap.AccountSpec, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	spec := ldap.AccountSpec{DN: m.DN.ValueString(), Groups: ldapSetStrings(ctx, m.Groups), ObjectClasses: ldapSetStrings(ctx, m.ObjectClasses)}
-	if ldapKnown(m.Attributes) {
+	if known(m.Attributes) {
 		attrs, d := ldapAttributesMap(ctx, m.Attributes)
 		diags.Append(d...)
 		spec.Attributes = attrs
 	}
-	if ldapKnown(m.ExpiresAt) {
+	if known(m.ExpiresAt) {
 		end, err := lifecycle.ParseEndDate(m.ExpiresAt.ValueString(), r.rt.policy.Location)
 		if err != nil {
 			diags.AddAttributeError(path.Root("expires_at"), "Invalid expires_at", err.Error())
@@ -654,7 +626,7 @@ func (r *ldapAccountResource) suspend(ctx context.Context, tgt *target, c *ldap.
 // for, and the next destroy still revokes it), but the promise that access
 // ends without an apply does not hold, and the user must know.
 func (r *ldapAccountResource) expiryEnforcementWarning(ctx context.Context, tgt *target, m ldapAccountModel, diags *diag.Diagnostics) {
-	if !ldapKnown(m.ExpiresAt) || tgt == nil {
+	if !known(m.ExpiresAt) || tgt == nil {
 		return
 	}
 	dn := m.DN.ValueString()

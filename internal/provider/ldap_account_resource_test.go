@@ -1399,7 +1399,7 @@ func TestLDAPNameChecks(t *testing.T) {
 func ldapPlanDiags(t *testing.T, rt *runtime, m ldapAccountModel) diag.Diagnostics {
 	t.Helper()
 	ctx := context.Background()
-	r := &ldapAccountResource{rt: rt}
+	r := &ldapAccountResource{providerRuntime{rt}}
 	var sr fwresource.SchemaResponse
 	r.Schema(ctx, fwresource.SchemaRequest{}, &sr)
 	typ := sr.Schema.Type().TerraformType(ctx)

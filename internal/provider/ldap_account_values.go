@@ -15,17 +15,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
-// ldapKnown reports whether a value is neither null nor unknown.
-func ldapKnown(v interface {
-	IsNull() bool
-	IsUnknown() bool
-}) bool {
-	return !v.IsNull() && !v.IsUnknown()
-}
-
 // ldapPassword is the write-only password from the configuration, if set.
 func ldapPassword(config ldapAccountModel) *string {
-	if !ldapKnown(config.PasswordWO) {
+	if !known(config.PasswordWO) {
 		return nil
 	}
 	pw := config.PasswordWO.ValueString()
@@ -54,9 +46,9 @@ func ldapRedact(rt *runtime, err error, pw *string) string {
 // ldapSetStrings returns a known set's strings (nil otherwise), sorted.
 func ldapSetStrings(ctx context.Context, s types.Set) []string {
 	var out []string
-	if ldapKnown(s) {
+	if known(s) {
 		for _, e := range s.Elements() {
-			if v, ok := e.(types.String); ok && ldapKnown(v) {
+			if v, ok := e.(types.String); ok && known(v) {
 				out = append(out, v.ValueString())
 			}
 		}
@@ -106,7 +98,7 @@ func ldapSameValues(a, b []string) bool {
 
 func ldapAttributesMap(ctx context.Context, m types.Map) (map[string][]string, diag.Diagnostics) {
 	out := map[string][]string{}
-	if !ldapKnown(m) {
+	if !known(m) {
 		return out, nil
 	}
 	diags := m.ElementsAs(ctx, &out, false)
@@ -115,7 +107,7 @@ func ldapAttributesMap(ctx context.Context, m types.Map) (map[string][]string, d
 
 func ldapAttributeNames(m types.Map) []string {
 	var out []string
-	if ldapKnown(m) {
+	if known(m) {
 		for k := range m.Elements() {
 			out = append(out, k)
 		}

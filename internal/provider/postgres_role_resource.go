@@ -45,7 +45,7 @@ const systemPostgres = "postgresql"
 // gone and recorded.
 func NewPostgresRoleResource() resource.Resource { return &postgresRoleResource{} }
 
-type postgresRoleResource struct{ rt *runtime }
+type postgresRoleResource struct{ providerRuntime }
 
 type postgresRoleModel struct {
 	ID                types.String `tfsdk:"id"`
@@ -67,12 +67,6 @@ func (r *postgresRoleResource) Metadata(_ context.Context, req resource.Metadata
 	resp.TypeName = req.ProviderTypeName + "_postgres_role"
 }
 
-func (r *postgresRoleResource) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
-	if rt, ok := req.ProviderData.(*runtime); ok {
-		r.rt = rt
-	}
-}
-
 func (r *postgresRoleResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A PostgreSQL login role bound to an identity's life. It is created with `VALID UNTIL` set to `expires_at`, so password logins stop at the identity's end even if no apply runs. Destroying it revokes the access (`NOLOGIN` or `DROP ROLE`, every membership, every live session), verifies on the server that the access is gone, and appends `credential.revoked` to the evidence ledger; if any of that fails, the destroy fails with `credential.revoke_failed` recorded and the role stays in state for the next apply.",
@@ -81,11 +75,7 @@ func (r *postgresRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 				Computed:            true,
 				MarkdownDescription: "`TARGET/ROLE`: the import id, and the key under which the ledger and the scanner know this credential.",
 			},
-			"target": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Name of a `postgres` target in the provider's `targets`. Changing it replaces the role.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"target": targetAttribute("a `postgres`", "role"),
 			"name": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: "Role name, at most 63 bytes (PostgreSQL would silently truncate a longer one; sunset refuses it at plan time). Any other character is allowed: names are always quoted. Changing it replaces the role.",
@@ -118,10 +108,7 @@ func (r *postgresRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 				Sensitive:           true,
 				MarkdownDescription: "The role's password, write-only (Terraform 1.11 or later): sent to the server as a SCRAM-SHA-256 verifier, never stored in state. Pass it through an ephemeral variable (`variable \"pw\" { ephemeral = true }`) or an ephemeral resource: a literal value is part of the configuration, which Terraform keeps in saved plan files. It is set on create and whenever `password_wo_version` changes.",
 			},
-			"password_wo_version": schema.Int64Attribute{
-				Optional:            true,
-				MarkdownDescription: "Change it to set `password_wo` again (Terraform cannot see changes to a write-only value). Required with `password_wo`.",
-			},
+			"password_wo_version": passwordWOVersionAttribute(),
 			"on_destroy": schema.StringAttribute{
 				Optional:            true,
 				Computed:            true,
@@ -143,13 +130,6 @@ func (r *postgresRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 			},
 		},
 	}
-}
-
-func known(v interface {
-	IsNull() bool
-	IsUnknown() bool
-}) bool {
-	return !v.IsNull() && !v.IsUnknown()
 }
 
 func (r *postgresRoleResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -206,14 +186,7 @@ func (r *postgresRoleResource) ValidateConfig(ctx context.Context, req resource.
 		resp.Diagnostics.AddAttributeWarning(path.Root("reassign_to"), "reassign_to is ignored",
 			`reassign_to only applies with on_destroy = "drop"; a disabled role keeps what it owns.`)
 	}
-	switch {
-	case !m.PasswordWO.IsNull() && m.PasswordWOVersion.IsNull():
-		resp.Diagnostics.AddAttributeError(path.Root("password_wo_version"), "Missing password_wo_version",
-			"password_wo is write-only, so Terraform cannot see when it changes: set password_wo_version, and change it whenever the password should be set again.")
-	case m.PasswordWO.IsNull() && !m.PasswordWOVersion.IsNull():
-		resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Missing password_wo",
-			"password_wo_version is set but password_wo is not: there is no password to set.")
-	case known(m.PasswordWO) && m.PasswordWO.ValueString() == "":
+	if !checkPasswordWO(m.PasswordWO, m.PasswordWOVersion, &resp.Diagnostics) && known(m.PasswordWO) && m.PasswordWO.ValueString() == "" {
 		resp.Diagnostics.AddAttributeError(path.Root("password_wo"), "Empty password_wo",
 			"password_wo is empty; leave it unset for a role without a password.")
 	}
@@ -225,11 +198,7 @@ func (r *postgresRoleResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if r.rt == nil {
 		return // provider not configured yet
 	}
-	if req.Plan.Raw.IsNull() {
-		// Destroy: a revocation, counted against the mass-revocation breaker.
-		var state postgresRoleModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_postgres_role", state.ID.ValueString())...)
+	if r.rt.guardPlannedDestroy(ctx, req, resp, "sunset_postgres_role", "id") {
 		return
 	}
 	var plan, state postgresRoleModel
@@ -418,10 +387,7 @@ func (r *postgresRoleResource) Create(ctx context.Context, req resource.CreateRe
 		pw := password.ValueString()
 		spec.Password = &pw
 	}
-	// A credential whose issue cannot be recorded is not created: find out
-	// before touching the target.
-	if _, err := r.rt.openLedger(); err != nil {
-		resp.Diagnostics.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. No role was created.", r.rt.ledgerFile, err))
+	if !r.rt.ledgerReady(&resp.Diagnostics, "No role was created.") {
 		return
 	}
 	c := r.client(ctx, plan, &resp.Diagnostics)
@@ -489,14 +455,6 @@ func (r *postgresRoleResource) undoCreate(ctx context.Context, c *postgres.Clien
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-func diagText(diags diag.Diagnostics) string {
-	var parts []string
-	for _, d := range diags.Errors() {
-		parts = append(parts, d.Summary()+": "+d.Detail())
-	}
-	return strings.Join(parts, "\n")
-}
-
 func (r *postgresRoleResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	ctx = r.rt.maskSecrets(ctx)
 	var state postgresRoleModel
@@ -505,15 +463,8 @@ func (r *postgresRoleResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	name, target := state.Name.ValueString(), state.Target.ValueString()
-	// A target that cannot be read leaves state as it was, with a warning,
-	// rather than failing the refresh: an error here would stop the whole
-	// plan, and with it every revocation in every other target, and would
-	// keep this role's own destroy from being attempted and recorded. State
-	// is never dropped on an unanswered question: only a server that says
-	// "no such role" removes the role from state.
 	keep := func(err error) {
-		resp.Diagnostics.AddWarning("Cannot refresh PostgreSQL role",
-			fmt.Sprintf("Role %q in target %q could not be read (%s). Its last known state is kept; drift is not detected until the target answers.", name, target, r.rt.redact(err.Error())))
+		r.rt.warnStateKept(&resp.Diagnostics, "Cannot refresh PostgreSQL role", fmt.Sprintf("Role %q", name), target, "target", err)
 	}
 	tgt, err := r.rt.target(target, kindPostgres)
 	if err != nil {
@@ -566,11 +517,7 @@ func (r *postgresRoleResource) Update(ctx context.Context, req resource.UpdateRe
 	if a, b := setText(ctx, state.MemberOf), setText(ctx, plan.MemberOf); a != b {
 		changes["member_of"] = evidence.Change{Old: a, New: b}
 	}
-	setPassword := !plan.PasswordWOVersion.Equal(state.PasswordWOVersion) && !plan.PasswordWOVersion.IsNull()
-	if setPassword {
-		// The version, never the password.
-		changes["password_wo_version"] = evidence.Change{Old: orNone(state.PasswordWOVersion.String()), New: plan.PasswordWOVersion.String()}
-	}
+	setPassword := passwordVersionChange(state.PasswordWOVersion, plan.PasswordWOVersion, changes)
 	touchesServer := len(changes) > 0
 	if str(plan.IdentityID) != str(state.IdentityID) {
 		changes["identity_id"] = evidence.Change{Old: orNone(str(state.IdentityID)), New: str(plan.IdentityID)}
@@ -592,8 +539,7 @@ func (r *postgresRoleResource) Update(ctx context.Context, req resource.UpdateRe
 			pw := password.ValueString()
 			spec.Password = &pw
 		}
-		if _, err := r.rt.openLedger(); err != nil {
-			resp.Diagnostics.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. The role was not changed.", r.rt.ledgerFile, err))
+		if !r.rt.ledgerReady(&resp.Diagnostics, "The role was not changed.") {
 			return
 		}
 		c := r.client(ctx, plan, &resp.Diagnostics)
@@ -626,13 +572,6 @@ func (r *postgresRoleResource) Update(ctx context.Context, req resource.UpdateRe
 		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &next)...)
-}
-
-func orNone(s string) string {
-	if s == "" || s == "<null>" {
-		return "none"
-	}
-	return s
 }
 
 func setText(ctx context.Context, s types.Set) string {

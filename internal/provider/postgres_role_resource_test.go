@@ -955,7 +955,7 @@ func TestAccPostgresRoleDropReassignsOwnedObjects(t *testing.T) {
 func planWarnings(t *testing.T, rt *runtime, m postgresRoleModel) []string {
 	t.Helper()
 	ctx := context.Background()
-	r := &postgresRoleResource{rt: rt}
+	r := &postgresRoleResource{providerRuntime{rt}}
 	var sr resource.SchemaResponse
 	r.Schema(ctx, resource.SchemaRequest{}, &sr)
 	typ := sr.Schema.Type().TerraformType(ctx)

@@ -82,7 +82,7 @@ func (rt *runtime) readSCIMRoster(ctx context.Context, m *rosterSCIMModel, other
 		kind = k
 	}
 	endAttr, ownerAttr := m.EndDateAttribute.ValueString(), defaultOwnerAttribute
-	if hasValue(m.OwnerAttribute) {
+	if known(m.OwnerAttribute) {
 		ownerAttr = m.OwnerAttribute.ValueString()
 	}
 	for _, a := range []struct{ name, v string }{{"end_date_attribute", endAttr}, {"owner_attribute", ownerAttr}} {

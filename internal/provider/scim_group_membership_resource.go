@@ -32,7 +32,7 @@ var (
 // role-change case, where the identity stays and one grant ends.
 func NewSCIMGroupMembershipResource() resource.Resource { return &scimMembershipResource{} }
 
-type scimMembershipResource struct{ rt *runtime }
+type scimMembershipResource struct{ providerRuntime }
 
 type scimMembershipModel struct {
 	ID              types.String `tfsdk:"id"`
@@ -62,12 +62,6 @@ func (r *scimMembershipResource) Metadata(_ context.Context, req resource.Metada
 	resp.TypeName = req.ProviderTypeName + "_scim_group_membership"
 }
 
-func (r *scimMembershipResource) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
-	if rt, ok := req.ProviderData.(*runtime); ok {
-		r.rt = rt
-	}
-}
-
 func (r *scimMembershipResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
@@ -78,11 +72,7 @@ func (r *scimMembershipResource) Schema(_ context.Context, _ resource.SchemaRequ
 				MarkdownDescription: "`TARGET/GROUP_ID/USER_ID`: the import id, and the key under which the ledger (account `GROUP_ID/USER_ID`) and the scanner know this grant.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"target": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Name of a `scim` target in the provider's `targets`. Changing it replaces the membership.",
-				PlanModifiers:       replace,
-			},
+			"target": targetAttribute("a `scim`", "membership"),
 			"group_id": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: "The group's SCIM `id` (not its display name). It may not contain `/`. Changing it replaces the membership.",
@@ -120,7 +110,7 @@ func (r *scimMembershipResource) ValidateConfig(ctx context.Context, req resourc
 		name string
 		v    types.String
 	}{{"group_id", m.GroupID}, {"user_id", m.UserID}, {"identity_id", m.IdentityID}} {
-		if !hasValue(f.v) {
+		if !known(f.v) {
 			continue
 		}
 		s := f.v.ValueString()
@@ -140,10 +130,7 @@ func (r *scimMembershipResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if r.rt == nil {
 		return
 	}
-	if req.Plan.Raw.IsNull() {
-		var state scimMembershipModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_scim_group_membership", state.ID.ValueString())...)
+	if r.rt.guardPlannedDestroy(ctx, req, resp, "sunset_scim_group_membership", "id") {
 		return
 	}
 	var plan, state scimMembershipModel
@@ -155,10 +142,10 @@ func (r *scimMembershipResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if hasValue(plan.Target) {
+	if known(plan.Target) {
 		r.rt.checkSCIMTarget(plan.Target.ValueString(), &resp.Diagnostics)
 	}
-	if hasValue(plan.Target) && hasValue(plan.GroupID) && hasValue(plan.UserID) {
+	if known(plan.Target) && known(plan.GroupID) && known(plan.UserID) {
 		plan.ID = types.StringValue(connector.ID(plan.Target.ValueString(), membershipAccount(plan.GroupID.ValueString(), plan.UserID.ValueString())))
 	}
 	if !creating {
@@ -184,8 +171,7 @@ func (r *scimMembershipResource) Create(ctx context.Context, req resource.Create
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if _, err := r.rt.openLedger(); err != nil {
-		resp.Diagnostics.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. No membership was added.", r.rt.ledgerFile, err))
+	if !r.rt.ledgerReady(&resp.Diagnostics, "No membership was added.") {
 		return
 	}
 	c := r.rt.scimClientFor(plan.Target.ValueString(), &resp.Diagnostics)
@@ -218,7 +204,7 @@ func (r *scimMembershipResource) Create(ctx context.Context, req resource.Create
 
 	if _, d := r.rt.record(ctx, r.issueRecord(plan)); d.HasError() {
 		// An unrecorded grant is the worst outcome: take it away again.
-		cause := diagsText(d)
+		cause := diagText(d)
 		err := c.RemoveGroupMember(ctx, groupID, userID)
 		if err == nil {
 			var v connector.Verification
@@ -245,6 +231,7 @@ func (r *scimMembershipResource) Read(ctx context.Context, req resource.ReadRequ
 		return
 	}
 	target, groupID, userID := state.Target.ValueString(), state.GroupID.ValueString(), state.UserID.ValueString()
+	// As warnStateKept, for the group the membership is read from.
 	keep := func(err error) {
 		resp.Diagnostics.AddWarning("Cannot refresh SCIM group membership",
 			fmt.Sprintf("Group %q in target %q could not be read (%s). The membership's last known state is kept; drift is not detected until the target answers.", groupID, target, r.rt.redact(err.Error())))

@@ -38,7 +38,7 @@ var (
 // deprovisions it, verifies with a GET that it is gone, and records it.
 func NewSCIMUserResource() resource.Resource { return &scimUserResource{} }
 
-type scimUserResource struct{ rt *runtime }
+type scimUserResource struct{ providerRuntime }
 
 type scimUserModel struct {
 	ID              types.String `tfsdk:"id"`
@@ -71,12 +71,6 @@ func (r *scimUserResource) Metadata(_ context.Context, req resource.MetadataRequ
 	resp.TypeName = req.ProviderTypeName + "_scim_user"
 }
 
-func (r *scimUserResource) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
-	if rt, ok := req.ProviderData.(*runtime); ok {
-		r.rt = rt
-	}
-}
-
 func (r *scimUserResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A user in a SCIM 2.0 service provider (RFC 7644), such as a SaaS application, bound to an identity's life. Creating it records `credential.issued`; changing it (with `If-Match` when the service offers versions) records `credential.changed`. Destroying it deprovisions the user (`on_destroy`), reads it back to verify that the access is gone (a SCIM 404, or `active=false`), and appends `credential.revoked` to the evidence ledger; if any of that fails, the destroy fails with `credential.revoke_failed` recorded and the user stays in state for the next apply.",
@@ -91,11 +85,7 @@ func (r *scimUserResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "The user's `id` in the service provider, assigned on create. `sunset_scim_group_membership.user_id` takes it.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
-			"target": schema.StringAttribute{
-				Required:            true,
-				MarkdownDescription: "Name of a `scim` target in the provider's `targets`. Changing it replaces the user.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
+			"target": targetAttribute("a `scim`", "user"),
 			"identity_id": schema.StringAttribute{
 				Required:            true,
 				MarkdownDescription: "The `id` of the `sunset_identity` this user belongs to. Evidence records name it, and its end date (`identity_end_date`) decides the destroy's trigger.",
@@ -152,7 +142,7 @@ func (r *scimUserResource) ValidateConfig(ctx context.Context, req resource.Vali
 		return
 	}
 	checkText := func(name string, v types.String, required bool) {
-		if !hasValue(v) {
+		if !known(v) {
 			return
 		}
 		s := v.ValueString()
@@ -169,15 +159,15 @@ func (r *scimUserResource) ValidateConfig(ctx context.Context, req resource.Vali
 	checkText("identity_id", m.IdentityID, true)
 	checkText("display_name", m.DisplayName, false)
 	checkText("external_id", m.ExternalID, false)
-	if hasValue(m.Emails) {
+	if known(m.Emails) {
 		var emails []scimEmailModel
 		resp.Diagnostics.Append(m.Emails.ElementsAs(ctx, &emails, false)...)
 		primaries := 0
 		for i, e := range emails {
-			if hasValue(e.Primary) && e.Primary.ValueBool() {
+			if known(e.Primary) && e.Primary.ValueBool() {
 				primaries++
 			}
-			if !hasValue(e.Value) {
+			if !known(e.Value) {
 				continue
 			}
 			if v := e.Value.ValueString(); strings.TrimSpace(v) == "" || strings.IndexFunc(v, unicode.IsControl) >= 0 {
@@ -194,10 +184,7 @@ func (r *scimUserResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if r.rt == nil {
 		return // provider not configured yet
 	}
-	if req.Plan.Raw.IsNull() {
-		var state scimUserModel
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-		resp.Diagnostics.Append(r.rt.guardDestroy(ctx, "sunset_scim_user", state.ID.ValueString())...)
+	if r.rt.guardPlannedDestroy(ctx, req, resp, "sunset_scim_user", "id") {
 		return
 	}
 	var plan, state scimUserModel
@@ -209,12 +196,12 @@ func (r *scimUserResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if hasValue(plan.Target) {
+	if known(plan.Target) {
 		r.rt.checkSCIMTarget(plan.Target.ValueString(), &resp.Diagnostics)
 	}
 	plan.IdentityEndDate = r.rt.planIdentityEndDate(plan.IdentityID, state.IdentityID, state.IdentityEndDate, creating)
 
-	if !creating && hasValue(plan.Active) && plan.Active.ValueBool() && hasValue(state.Active) && !state.Active.ValueBool() {
+	if !creating && known(plan.Active) && plan.Active.ValueBool() && known(state.Active) && !state.Active.ValueBool() {
 		resp.Diagnostics.AddAttributeWarning(path.Root("active"), "This plan reactivates a SCIM user",
 			fmt.Sprintf("SCIM user %q (%s) is inactive in target %q and the configuration says active = true: the apply turns its access back on. If it was deactivated on purpose (an incident, a termination in the application), set active = false or remove the resource instead.",
 				state.UserName.ValueString(), state.SCIMID.ValueString(), state.Target.ValueString()))
@@ -403,10 +390,7 @@ func (r *scimUserResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	// A credential whose issue cannot be recorded is not created: find out
-	// before touching the target.
-	if _, err := r.rt.openLedger(); err != nil {
-		resp.Diagnostics.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. No user was created.", r.rt.ledgerFile, err))
+	if !r.rt.ledgerReady(&resp.Diagnostics, "No user was created.") {
 		return
 	}
 	target := plan.Target.ValueString()
@@ -459,7 +443,7 @@ func (r *scimUserResource) Create(ctx context.Context, req resource.CreateReques
 // state (Terraform marks it tainted) so that it is tracked, and the next
 // apply revokes it.
 func (r *scimUserResource) undoCreate(ctx context.Context, c *scim.Client, plan scimUserModel, u scim.User, recDiags diag.Diagnostics, resp *resource.CreateResponse) {
-	cause := diagsText(recDiags)
+	cause := diagText(recDiags)
 	err := c.Revoke(ctx, u.ID, scim.DeprovisionDeactivateThenDelete)
 	if err == nil {
 		var v connector.Verification
@@ -478,14 +462,6 @@ func (r *scimUserResource) undoCreate(ctx context.Context, c *scim.Client, plan 
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-func diagsText(diags diag.Diagnostics) string {
-	var parts []string
-	for _, d := range diags.Errors() {
-		parts = append(parts, d.Summary()+": "+d.Detail())
-	}
-	return strings.Join(parts, "\n")
-}
-
 func (r *scimUserResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	ctx = r.rt.maskSecrets(ctx)
 	var state scimUserModel
@@ -494,13 +470,8 @@ func (r *scimUserResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	id, target := state.SCIMID.ValueString(), state.Target.ValueString()
-	// A target that cannot be read leaves state as it was, with a warning:
-	// an error would stop the whole plan, every other revocation with it,
-	// and this user's own destroy from being attempted and recorded. Only
-	// a SCIM 404 removes the user from state.
 	keep := func(err error) {
-		resp.Diagnostics.AddWarning("Cannot refresh SCIM user",
-			fmt.Sprintf("User %q (%s) in target %q could not be read (%s). Its last known state is kept; drift is not detected until the target answers.", state.UserName.ValueString(), id, target, r.rt.redact(err.Error())))
+		r.rt.warnStateKept(&resp.Diagnostics, "Cannot refresh SCIM user", fmt.Sprintf("User %q (%s)", state.UserName.ValueString(), id), target, "target", err)
 	}
 	c, err := r.rt.scimClientNamed(target)
 	if err != nil {
@@ -587,8 +558,7 @@ func (r *scimUserResource) Update(ctx context.Context, req resource.UpdateReques
 	next.ID, next.SCIMID, next.Version = state.ID, state.SCIMID, state.Version
 	next.IdentityEndDate = r.rt.applyIdentityEndDate(plan.IdentityEndDate, plan.IdentityID)
 	if len(ops) > 0 {
-		if _, err := r.rt.openLedger(); err != nil {
-			resp.Diagnostics.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. The user was not changed.", r.rt.ledgerFile, err))
+		if !r.rt.ledgerReady(&resp.Diagnostics, "The user was not changed.") {
 			return
 		}
 		c := r.rt.scimClientFor(plan.Target.ValueString(), &resp.Diagnostics)

@@ -8,8 +8,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/scim"
-	"github.com/sunset-iam/terraform-provider-sunset/internal/targets"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/targets"
 )
 
 // systemSCIM names the system in evidence records, as the connector's
@@ -27,7 +27,7 @@ func validateSCIMTarget(at path.Path, m *scimTargetModel, diags *diag.Diagnostic
 		name string
 		v    types.String
 	}{{"timeout", m.Timeout}, {"retry_wait_max", m.RetryWaitMax}} {
-		if !hasValue(f.v) {
+		if !known(f.v) {
 			continue
 		}
 		if d, err := lifecycle.ParseDuration(f.v.ValueString()); err != nil {
@@ -36,20 +36,12 @@ func validateSCIMTarget(at path.Path, m *scimTargetModel, diags *diag.Diagnostic
 			diags.AddAttributeError(at.AtName(f.name), "Invalid "+f.name, fmt.Sprintf("%s must be longer than zero.", f.name))
 		}
 	}
-	if hasValue(m.MaxAttempts) {
+	if known(m.MaxAttempts) {
 		if n := m.MaxAttempts.ValueInt64(); n < 1 || n > maxSCIMAttempts {
 			diags.AddAttributeError(at.AtName("max_attempts"), "Invalid max_attempts",
 				fmt.Sprintf("max_attempts %d must be between 1 and %d.", n, maxSCIMAttempts))
 		}
 	}
-}
-
-// hasValue reports whether a configuration value is set and known.
-func hasValue(v interface {
-	IsNull() bool
-	IsUnknown() bool
-}) bool {
-	return !v.IsNull() && !v.IsUnknown()
 }
 
 // scimConfig maps the target block (environment variables already read) onto

@@ -253,7 +253,7 @@ const defaultTargetTimeout = 30 * time.Second
 
 // validateTimeout checks a target's timeout where it is known.
 func validateTimeout(at path.Path, v types.String, diags *diag.Diagnostics) {
-	if !hasValue(v) {
+	if !known(v) {
 		return
 	}
 	if d, err := lifecycle.ParseDuration(v.ValueString()); err != nil {
@@ -265,7 +265,7 @@ func validateTimeout(at path.Path, v types.String, diags *diag.Diagnostics) {
 
 // timeoutOf reads a validated timeout; def when it is not set.
 func timeoutOf(v types.String, def time.Duration) time.Duration {
-	if !hasValue(v) {
+	if !known(v) {
 		return def
 	}
 	d, err := lifecycle.ParseDuration(v.ValueString())

@@ -1,0 +1,151 @@
+package provider
+
+// What every sunset resource does the same way, written once: receiving
+// the provider's runtime, counting a planned destroy against the
+// mass-revocation breaker, refusing to touch a target while the ledger
+// cannot be opened, and the target and write-only password arguments of
+// credential resources. Anything a resource does in its own way stays in
+// its own file.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
+)
+
+// providerRuntime is embedded in every resource. Terraform calls Configure
+// with the provider's runtime; until the provider is configured (in
+// `terraform validate`, early in a plan) rt is nil, which ModifyPlan checks.
+type providerRuntime struct{ rt *runtime }
+
+func (p *providerRuntime) Configure(_ context.Context, req resource.ConfigureRequest, _ *resource.ConfigureResponse) {
+	if rt, ok := req.ProviderData.(*runtime); ok {
+		p.rt = rt
+	}
+}
+
+// known reports whether a value is neither null nor unknown.
+func known(v interface {
+	IsNull() bool
+	IsUnknown() bool
+}) bool {
+	return !v.IsNull() && !v.IsUnknown()
+}
+
+// guardPlannedDestroy is the start of every resource's ModifyPlan. When
+// the plan destroys the resource, it counts the destroy against the
+// mass-revocation breaker, under the resource's key attribute, and returns
+// true: there is no plan left to modify.
+func (rt *runtime) guardPlannedDestroy(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, resourceType, keyAttribute string) bool {
+	if !req.Plan.Raw.IsNull() {
+		return false
+	}
+	var key types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(keyAttribute), &key)...)
+	resp.Diagnostics.Append(rt.guardDestroy(ctx, resourceType, key.ValueString())...)
+	return true
+}
+
+// ledgerReady opens the evidence ledger before a target is touched: a
+// change whose evidence cannot be written is not made. notDone says what
+// was therefore not done, such as "No role was created.".
+func (rt *runtime) ledgerReady(diags *diag.Diagnostics, notDone string) bool {
+	if _, err := rt.openLedger(); err != nil {
+		diags.AddError("Cannot open the evidence ledger", fmt.Sprintf("Ledger %s: %v. %s", rt.ledgerFile, err, notDone))
+		return false
+	}
+	return true
+}
+
+// warnStateKept is a refresh's answer to a target that cannot be read (a
+// target gone from the provider block, no connection, an error reading the
+// account). State is kept as it was, with a warning, rather than failing
+// the refresh: an error would stop the whole plan, and with it every
+// revocation in every other target, and would keep this credential's own
+// destroy from being attempted and recorded. State is never dropped on an
+// unanswered question: only a target that says "no such account" removes
+// a credential from state. subject names the account; answerer is what
+// must answer again ("target", "directory").
+func (rt *runtime) warnStateKept(diags *diag.Diagnostics, summary, subject, targetName, answerer string, err error) {
+	diags.AddWarning(summary, fmt.Sprintf("%s in target %q could not be read (%s). Its last known state is kept; drift is not detected until the %s answers.",
+		subject, targetName, rt.redact(err.Error()), answerer))
+}
+
+// diagText is the errors among diags as one text, for the message of a
+// failure that they caused.
+func diagText(diags diag.Diagnostics) string {
+	var parts []string
+	for _, d := range diags.Errors() {
+		parts = append(parts, d.Summary()+": "+d.Detail())
+	}
+	return strings.Join(parts, "\n")
+}
+
+// orNone renders an empty or null value ("<null>", a null number's text)
+// in change records.
+func orNone(s string) string {
+	if s == "" || s == "<null>" {
+		return "none"
+	}
+	return s
+}
+
+// targetAttribute is a credential resource's `target`: the name of one of
+// the provider's targets, of the kind the resource manages (kindWithArticle,
+// such as "a `postgres`"). The same account in another target is another
+// credential, so a change replaces the resource.
+func targetAttribute(kindWithArticle, replaces string) schema.StringAttribute {
+	return schema.StringAttribute{
+		Required:            true,
+		MarkdownDescription: fmt.Sprintf("Name of %s target in the provider's `targets`. Changing it replaces the %s.", kindWithArticle, replaces),
+		PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+	}
+}
+
+// passwordWOVersionAttribute is `password_wo_version`, which goes with a
+// write-only `password_wo`.
+func passwordWOVersionAttribute() schema.Int64Attribute {
+	return schema.Int64Attribute{
+		Optional:            true,
+		MarkdownDescription: "Change it to set `password_wo` again (Terraform cannot see changes to a write-only value). Required with `password_wo`.",
+	}
+}
+
+// checkPasswordWO refuses password_wo without password_wo_version, and the
+// version without the password: Terraform cannot see a write-only value
+// change, so a new version is the only thing that can set it again. It
+// reports whether it found either.
+func checkPasswordWO(password types.String, version types.Int64, diags *diag.Diagnostics) bool {
+	switch {
+	case !password.IsNull() && version.IsNull():
+		diags.AddAttributeError(path.Root("password_wo_version"), "Missing password_wo_version",
+			"password_wo is write-only, so Terraform cannot see when it changes: set password_wo_version, and change it whenever the password should be set again.")
+		return true
+	case password.IsNull() && !version.IsNull():
+		diags.AddAttributeError(path.Root("password_wo"), "Missing password_wo",
+			"password_wo_version is set but password_wo is not: there is no password to set.")
+		return true
+	}
+	return false
+}
+
+// passwordVersionChange says whether an update sets password_wo again (a
+// new password_wo_version), and if so adds that to the change record: the
+// version, never the password.
+func passwordVersionChange(state, plan types.Int64, changes map[string]evidence.Change) bool {
+	if plan.IsNull() || plan.Equal(state) {
+		return false
+	}
+	changes["password_wo_version"] = evidence.Change{Old: orNone(state.String()), New: plan.String()}
+	return true
+}
