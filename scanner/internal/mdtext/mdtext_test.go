@@ -21,3 +21,20 @@ func TestCell(t *testing.T) {
 		}
 	}
 }
+
+// Found by fuzzing the review: NEL (U+0085), U+2028 and a right-to-left
+// override came through OneLine untouched.
+func TestOneLineUnicodeBreaksAndBidi(t *testing.T) {
+	for in, want := range map[string]string{
+		"a\u0085b":         "a b",
+		"a\u2028b\u2029c":  "a b c",
+		"gnp.\u202eexe":    "gnp. exe",
+		"x\u2066y\u2069z":  "x y z",
+		"\u200fRLM \u061c": " RLM  ",
+		"Zoë \u00a0 ok":    "Zoë \u00a0 ok",
+	} {
+		if got := OneLine(in); got != want {
+			t.Errorf("OneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
