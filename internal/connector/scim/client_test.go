@@ -295,7 +295,10 @@ func TestSCIMListPaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newClient(t, srv)
+	// The request count below is about paging, not timeouts: a generous
+	// timeout keeps a slow page on a loaded machine from being retried and
+	// counted twice.
+	c := newClient(t, srv, func(cfg *scim.Config) { cfg.Timeout = 60 * time.Second })
 	// 500 is the server's cap, so 1000 and 5000 come back short with
 	// totalResults present: pages must advance by what was received.
 	for _, size := range []int{7, 333, 500, 1000, 5000} {
