@@ -8,8 +8,10 @@ import (
 )
 
 // attrPathRE is an RFC 7644 §3.4.2.2 attribute path: an optional schema URN
-// prefix, an attribute name, an optional sub-attribute.
-var attrPathRE = regexp.MustCompile(`^(urn:[A-Za-z0-9][A-Za-z0-9.:_-]*:)?[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)?$`)
+// prefix, an attribute name, an optional sub-attribute. Each segment of the
+// URN is non-empty (RFC 8141): "urn:x:::name" was accepted, and a filter
+// parser reads no attribute path in it (found by fuzzing EqFilter).
+var attrPathRE = regexp.MustCompile(`^(urn(:[A-Za-z0-9][A-Za-z0-9._-]*)+:)?[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)?$`)
 
 // ValidAttrPath reports whether path is a SCIM attribute path, such as
 // "userName", "name.givenName" or
