@@ -14,7 +14,7 @@ import (
 )
 
 // FuzzReviewPlan: any bytes are a plan that is reviewed or refused with a
-// short error; nothing that is not a plan from `terraform show -json`
+// short, one-line error; nothing that is not a plan from `terraform show -json`
 // reads as an empty review. A review writes as JSON that reads back the
 // same, and as Markdown whose tables keep their shape and that holds no
 // control character, HTML or @-mention, whatever the names in the plan.
@@ -35,8 +35,8 @@ func FuzzReviewPlan(f *testing.F) {
 			if s != nil {
 				t.Fatalf("a summary with the error %v", err)
 			}
-			if len(err.Error()) > 1024 {
-				t.Fatalf("a %d-byte error: %.200s…", len(err.Error()), err)
+			if len(err.Error()) > 1024 || strings.ContainsFunc(err.Error(), unicode.IsControl) {
+				t.Fatalf("a %d-byte error: %.200q…", len(err.Error()), err)
 			}
 			return
 		}
@@ -67,21 +67,24 @@ func FuzzReviewPlan(f *testing.F) {
 }
 
 // looksLikePlan: one JSON object with a format_version and some of the
-// keys only a plan has.
+// keys only a plan has. Keys match ignoring case, as encoding/json (and so
+// terraform-json) reads them.
 func looksLikePlan(data []byte) bool {
 	var m map[string]any
 	if json.Unmarshal(data, &m) != nil {
 		return false
 	}
-	if v, ok := m["format_version"].(string); !ok || v == "" {
+	has := func(name string, ok func(any) bool) bool {
+		for k, v := range m {
+			if strings.EqualFold(k, name) && ok(v) {
+				return true
+			}
+		}
 		return false
 	}
-	for _, k := range []string{"resource_changes", "planned_values", "prior_state"} {
-		if m[k] != nil {
-			return true
-		}
-	}
-	return false
+	set := func(v any) bool { return v != nil }
+	return has("format_version", func(v any) bool { s, _ := v.(string); return s != "" }) &&
+		(has("resource_changes", set) || has("planned_values", set) || has("prior_state", set))
 }
 
 func checkMarkdown(t *testing.T, md string, s *Summary) {

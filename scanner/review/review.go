@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	tfjson "github.com/hashicorp/terraform-json"
 
@@ -128,9 +129,9 @@ func Review(data []byte, opts Options) (*Summary, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("not JSON (byte %d): %v; pass the output of `terraform show -json PLANFILE`", se.Offset, err)
+			return nil, fmt.Errorf("not JSON (byte %d): %s; pass the output of `terraform show -json PLANFILE`", se.Offset, shortError(err))
 		}
-		return nil, fmt.Errorf("not a plan from `terraform show -json PLANFILE`: %v", err)
+		return nil, fmt.Errorf("not a plan from `terraform show -json PLANFILE`: %s", shortError(err))
 	}
 	if p.FormatVersion == "" || (p.ResourceChanges == nil && p.PlannedValues == nil && p.PriorState == nil) {
 		return nil, errors.New("not a plan from `terraform show -json PLANFILE` (no format_version or no planned values); a state's show -json is not a plan")
@@ -218,6 +219,22 @@ func Review(data []byte, opts Options) (*Summary, error) {
 		return s.Exceptions[i].Roster+s.Exceptions[i].Identity < s.Exceptions[j].Roster+s.Exceptions[j].Identity
 	})
 	return s, nil
+}
+
+// shortError keeps a refusal short and on one line: terraform-json quotes
+// the plan's own format_version in its errors, whatever its length and
+// whatever control characters it holds (found by fuzzing).
+func shortError(err error) string {
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, err.Error())
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
 }
 
 func str(m map[string]any, k string) string {
