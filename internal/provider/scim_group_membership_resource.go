@@ -190,15 +190,15 @@ func (r *scimMembershipResource) Create(ctx context.Context, req resource.Create
 	}
 	// Read the group back: a service that accepted the PATCH but did not
 	// add the member must not get a credential.issued record.
-	g, err := c.GetGroup(ctx, groupID)
-	if err == nil && !g.HasMember(userID) {
-		err = fmt.Errorf("group %q does not list user %q among its members after the add", groupID, userID)
+	mc, err := c.CheckGroupMember(ctx, groupID, userID)
+	if err == nil && !mc.Member {
+		err = fmt.Errorf("group %q does not list user %q among its members after the add (%s)", groupID, userID, mc.Checked)
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot confirm group membership", r.rt.redact(err.Error()))
 		return
 	}
-	plan.GroupName = nullIfEmpty(g.DisplayName)
+	plan.GroupName = nullIfEmpty(mc.Group.DisplayName)
 	plan.ID = types.StringValue(connector.ID(plan.Target.ValueString(), membershipAccount(groupID, userID)))
 	plan.IdentityEndDate = r.rt.applyIdentityEndDate(plan.IdentityEndDate, plan.IdentityID)
 
@@ -241,7 +241,10 @@ func (r *scimMembershipResource) Read(ctx context.Context, req resource.ReadRequ
 		keep(err)
 		return
 	}
-	g, err := c.GetGroup(ctx, groupID)
+	// CheckGroupMember, not the group's members list: providers leave
+	// members out of GET /Groups/ID, and reading that as "removed" would
+	// drop a live grant from state.
+	mc, err := c.CheckGroupMember(ctx, groupID, userID)
 	switch {
 	case errors.Is(err, connector.ErrNotFound):
 		resp.Diagnostics.AddWarning("SCIM group deleted outside Terraform",
@@ -251,13 +254,13 @@ func (r *scimMembershipResource) Read(ctx context.Context, req resource.ReadRequ
 	case err != nil:
 		keep(err)
 		return
-	case !g.HasMember(userID):
+	case !mc.Member:
 		resp.Diagnostics.AddWarning("SCIM group membership removed outside Terraform",
-			fmt.Sprintf("User %q is no longer a member of group %q in target %q. The membership is removed from state; if it is still declared, the plan adds it again.", userID, groupID, target))
+			fmt.Sprintf("User %q is no longer a member of group %q in target %q (%s). The membership is removed from state; if it is still declared, the plan adds it again.", userID, groupID, target, mc.Checked))
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	state.GroupName = nullIfEmpty(g.DisplayName)
+	state.GroupName = nullIfEmpty(mc.Group.DisplayName)
 	if end, ok := r.rt.knownEndDate(state.IdentityID.ValueString()); ok {
 		state.IdentityEndDate = nullIfEmpty(end)
 	}
@@ -350,9 +353,9 @@ func (r *scimMembershipResource) ImportState(ctx context.Context, req resource.I
 	if c == nil {
 		return
 	}
-	g, err := c.GetGroup(ctx, groupID)
-	if err == nil && !g.HasMember(userID) {
-		err = fmt.Errorf("user %q is not a member of group %q", userID, groupID)
+	mc, err := c.CheckGroupMember(ctx, groupID, userID)
+	if err == nil && !mc.Member {
+		err = fmt.Errorf("user %q is not a member of group %q (%s)", userID, groupID, mc.Checked)
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Cannot import SCIM group membership", fmt.Sprintf("Target %q: %s", target, r.rt.redact(err.Error())))
@@ -360,7 +363,7 @@ func (r *scimMembershipResource) ImportState(ctx context.Context, req resource.I
 	}
 	m := scimMembershipModel{
 		ID: types.StringValue(req.ID), Target: types.StringValue(target), GroupID: types.StringValue(groupID),
-		UserID: types.StringValue(userID), IdentityID: types.StringNull(), GroupName: nullIfEmpty(g.DisplayName),
+		UserID: types.StringValue(userID), IdentityID: types.StringNull(), GroupName: nullIfEmpty(mc.Group.DisplayName),
 		IdentityEndDate: types.StringNull(),
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)

@@ -459,6 +459,137 @@ func TestAccSCIMGroupMembershipRoleChange(t *testing.T) {
 	})
 }
 
+// Providers that leave members out of GET /Groups/ID (AWS IAM Identity
+// Center answers member filters instead): a refresh keeps live memberships,
+// a destroy is verified by the filter check, and on a server that shows
+// membership no way at all the destroy fails and stays in state instead of
+// taking a group without members for a removal.
+func TestAccSCIMGroupMembershipMembersNotReturned(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{GroupMembers: testenv.SCIMMembersFilterOnly})
+	groupID, err := app.AddGroup("admins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	before := roleIdentity("alice", "admin") + roleIdentity("bob", "admin")
+	after := roleIdentity("alice", "admin") + roleIdentity("bob", "viewer")
+	aliceM, bobM := `sunset_scim_group_membership.admins["alice"]`, `sunset_scim_group_membership.admins["bob"]`
+	var aliceID, bobID string
+	members := func(want ...*string) error {
+		got, _ := app.GroupMembers(groupID)
+		var w []string
+		for _, p := range want {
+			w = append(w, *p)
+		}
+		slices.Sort(w)
+		if !slices.Equal(got, w) {
+			return fmt.Errorf("group members %v, want %v", got, w)
+		}
+		return nil
+	}
+
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				// The add is confirmed by the member filter, and the
+				// refresh after apply keeps both memberships (the test
+				// framework fails a step whose next plan is not empty).
+				Config: membershipConfig(provider, groupID, before, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(aliceM, tfjsonpath.New("group_name"), knownvalue.StringExact("admins")),
+					ledgerCheck(func() error {
+						var err error
+						if aliceID, err = scimUserID(app, "alice@example.com"); err != nil {
+							return err
+						}
+						if bobID, err = scimUserID(app, "bob@example.com"); err != nil {
+							return err
+						}
+						return members(&aliceID, &bobID)
+					}),
+				},
+			},
+			{
+				Config: membershipConfig(provider, groupID, after, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(bobM, plancheck.ResourceActionDestroy),
+						plancheck.ExpectResourceAction(aliceM, plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if err := members(&aliceID); err != nil {
+							return err
+						}
+						rev, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, groupID+"/"+bobID)
+						if err != nil {
+							return err
+						}
+						want := fmt.Sprintf(`members not returned; GET /Groups?filter=id eq %q and members[value eq %q] → 0 results (control: id eq %q → 1)`, groupID, bobID, groupID)
+						if rev.Verification != want {
+							return fmt.Errorf("verification %q, want %q", rev.Verification, want)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// Now the server shows membership no way at all: the
+				// refresh cannot tell, so alice's membership stays.
+				PreConfig: func() { app.SetGroupMembers(testenv.SCIMMembersHidden) },
+				Config:    membershipConfig(provider, groupID, after, ""),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(aliceM, plancheck.ResourceActionNoop),
+					},
+				},
+			},
+			{
+				// ... and its removal cannot be verified: the destroy fails
+				// (revoke_failed recorded) and the membership stays in state.
+				Config:      membershipConfig(provider, groupID, after, allEnded),
+				ExpectError: wrapped(`cannot be verified on this server`, `invalidFilter`),
+			},
+			{
+				// The next apply retries the destroy, which fails the same
+				// way: it was not forgotten.
+				Config: membershipConfig(provider, groupID, after, allEnded),
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(aliceM, plancheck.ResourceActionDestroy),
+					},
+				},
+				ExpectError: wrapped(`cannot be verified on this server`),
+			},
+			{
+				// Once the server answers member filters again, the refresh
+				// sees that the (unverified) removal did land, and the rest
+				// is destroyed.
+				PreConfig: func() { app.SetGroupMembers(testenv.SCIMMembersFilterOnly) },
+				Config:    membershipConfig(provider, groupID, after, allEnded),
+				ConfigStateChecks: []statecheck.StateCheck{
+					ledgerCheck(func() error {
+						if err := members(); err != nil {
+							return err
+						}
+						failed, err := ledgerRecords(ledger, evidence.EventRevokeFailed)
+						if err != nil || len(failed) != 2 || failed[0].Account != groupID+"/"+aliceID || failed[1].Account != groupID+"/"+aliceID {
+							return fmt.Errorf("revoke_failed records: %+v %v", failed, err)
+						}
+						if _, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, groupID+"/"+aliceID); err == nil {
+							return errors.New("a credential.revoked record for a removal that was never verified")
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
 // --- Transient and permanent failures -----------------------------------------
 
 func TestAccSCIMTransientFaults(t *testing.T) {

@@ -37,6 +37,7 @@ const SCIMBasePath = "/scim/v2"
 //	srv.SetFaultRate(0.3) / srv.SetPermanentFailure(true)  // faults at runtime
 //	srv.FailNext(1, testenv.SCIMFaultDropAfter)            // one precise fault
 //	srv.SetQuirks(true)                                    // answer like Entra ID
+//	srv.SetGroupMembers(testenv.SCIMMembersFilterOnly)     // groups without members, like AWS
 //
 // It is github.com/elimity-com/scim (routing, schema validation, filter
 // parsing, PATCH validation) over an in-memory store (scim_store.go), behind
@@ -51,6 +52,9 @@ type SCIMOptions struct {
 	// Quirks starts the server answering the way Entra ID does (see
 	// scimQuirks). Switchable at runtime with SetQuirks.
 	Quirks bool
+	// GroupMembers is how groups show their members (scim_members.go);
+	// the zero value lists them. Switchable with SetGroupMembers.
+	GroupMembers SCIMGroupMembers
 	// TLS serves HTTPS with a self-signed certificate (SCIMServer.CACertPEM).
 	TLS bool
 	// MaxResults caps count on list requests, as providers do (default 1000).
@@ -86,6 +90,7 @@ type SCIMServer struct {
 	api       http.Handler
 	faults    *scimFaults
 	quirks    atomic.Bool
+	members   atomic.Int32 // a SCIMGroupMembers
 	requests  atomic.Int64
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -148,6 +153,7 @@ func StartSCIM(opts SCIMOptions) (*SCIMServer, error) {
 		},
 	}
 	s.quirks.Store(opts.Quirks)
+	s.members.Store(int32(opts.GroupMembers))
 
 	api, err := s.newAPI(opts.MaxResults)
 	if err != nil {
@@ -228,6 +234,9 @@ func (s *SCIMServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := s.api
+	if mode := SCIMGroupMembers(s.members.Load()); mode != SCIMMembersListed {
+		next = scimMembersQuirk(mode, next)
+	}
 	if s.quirks.Load() {
 		next = scimQuirks(next)
 	}

@@ -325,3 +325,117 @@ func TestSCIMServerLargeDirectoryPaging(t *testing.T) {
 	}
 	t.Logf("seeded 20000 in %v; indexed lookup %v", seedTime, time.Since(start))
 }
+
+// The group-members modes: who shows members (and a user's groups) where,
+// and which filters on members are answered. Every mode keeps the
+// membership itself intact.
+func TestSCIMServerGroupMembersModes(t *testing.T) {
+	s := SCIMForTest(t, SCIMOptions{})
+	ids, _ := s.SeedUsers(2)
+	gid, err := s.AddGroup("eng", ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, _ := s.AddGroup("nobody")
+	groupFilter := func(f string) string { return "/Groups?filter=" + url.QueryEscape(f) }
+	count := func(f string) (int, any) {
+		t.Helper()
+		st, _, m := scimCall(t, s, http.MethodGet, groupFilter(f), "")
+		if st != http.StatusOK {
+			return -st, m["scimType"]
+		}
+		res, _ := m["Resources"].([]any)
+		for _, r := range res {
+			if _, has := r.(map[string]any)["members"]; has && s.members.Load() != int32(SCIMMembersListed) {
+				t.Errorf("%s: members in a list answer", f)
+			}
+		}
+		if n, _ := m["totalResults"].(float64); int(n) != len(res) {
+			t.Errorf("%s: totalResults %v for %d resources", f, m["totalResults"], len(res))
+		}
+		return len(res), nil
+	}
+	hasMembers := func(path string) bool {
+		t.Helper()
+		st, _, m := scimCall(t, s, http.MethodGet, path, "")
+		if st != http.StatusOK || m["id"] != gid {
+			t.Fatalf("GET %s: %d %v", path, st, m)
+		}
+		_, has := m["members"]
+		return has
+	}
+	member := `id eq "` + gid + `" and members[value eq "` + ids[0] + `"]`
+	other := `id eq "` + gid + `" and members[value eq "` + ids[1] + `"]`
+	for _, tc := range []struct {
+		mode                SCIMGroupMembers
+		plain, asked        bool // members in GET /Groups/ID, and with ?attributes=members
+		memberFilterRefused bool
+	}{
+		{SCIMMembersListed, true, true, false},
+		{SCIMMembersOnRequest, false, true, false},
+		{SCIMMembersFilterOnly, false, false, false},
+		{SCIMMembersHidden, false, false, true},
+	} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			s.SetGroupMembers(tc.mode)
+			if got := hasMembers("/Groups/" + gid); got != tc.plain {
+				t.Errorf("members in GET /Groups/ID: %v, want %v", got, tc.plain)
+			}
+			if got := hasMembers("/Groups/" + gid + "?attributes=members"); got != tc.asked {
+				t.Errorf("members in GET /Groups/ID?attributes=members: %v, want %v", got, tc.asked)
+			}
+			if got := hasMembers("/Groups/" + gid + "?attributes=displayName,Members"); got != tc.asked {
+				t.Errorf("members asked among others: %v, want %v", got, tc.asked)
+			}
+			userGroups := func(path string) bool {
+				t.Helper()
+				st, _, m := scimCall(t, s, http.MethodGet, path, "")
+				if st != http.StatusOK {
+					t.Fatalf("GET %s: %d", path, st)
+				}
+				if res, ok := m["Resources"].([]any); ok && len(res) > 0 {
+					m = res[0].(map[string]any)
+				}
+				_, has := m["groups"]
+				return has
+			}
+			if got := userGroups("/Users/" + ids[0]); got != tc.plain {
+				t.Errorf("groups in GET /Users/ID: %v, want %v", got, tc.plain)
+			}
+			if got := userGroups("/Users/" + ids[0] + "?attributes=groups"); got != tc.asked {
+				t.Errorf("groups in GET /Users/ID?attributes=groups: %v, want %v", got, tc.asked)
+			}
+			if got := userGroups(scimFilterPath(`id eq "` + ids[0] + `"`)); got != tc.plain {
+				t.Errorf("groups in a user listing: %v, want %v", got, tc.plain)
+			}
+			if n, _ := count(`id eq "` + gid + `"`); n != 1 {
+				t.Errorf("id eq: %d results, want 1", n)
+			}
+			if n, _ := count(`id eq "` + empty + `" and members[value eq "` + ids[0] + `"]`); n != 0 && !tc.memberFilterRefused {
+				t.Errorf("empty group: %d results, want 0", n)
+			}
+			n, scimType := count(member)
+			n2, _ := count(other)
+			switch {
+			case tc.memberFilterRefused:
+				if n != -http.StatusBadRequest || scimType != "invalidFilter" || n2 != -http.StatusBadRequest {
+					t.Errorf("member filter: %d %v / %d, want 400 invalidFilter", n, scimType, n2)
+				}
+			case n != 1 || n2 != 0:
+				t.Errorf("member filter: %d (member) and %d (not a member), want 1 and 0", n, n2)
+			}
+			if m, _ := s.GroupMembers(gid); len(m) != 1 || m[0] != ids[0] {
+				t.Errorf("stored members: %v", m)
+			}
+		})
+	}
+	// The parser's own escapes: a member filter whose value is not an id
+	// does not match (and is not refused in the modes that answer it).
+	s.SetGroupMembers(SCIMMembersFilterOnly)
+	if n, _ := count(`id eq "` + gid + `" and members[value eq "x\" or id pr or \"y"]`); n != 0 {
+		t.Errorf("escaped quote in a member filter matched %d groups", n)
+	}
+	if !scimFilterNamesMembers(`not (members pr)`) || scimFilterNamesMembers(`displayName eq "members"`) || scimFilterNamesMembers(`bad filter (`) {
+		t.Error("scimFilterNamesMembers misreads a filter")
+	}
+}

@@ -27,9 +27,18 @@ func TestSCIMAnswersFoundByFuzzing(t *testing.T) {
 				t.Errorf("%s verified as %+v, %v", body, v, err)
 			}
 		}
-		answer(&canned{status: 200, ct: scimJSON, body: []byte(`{"id":"g1","members":null}`)})
+		// An empty list is a listed membership; null or no members at all
+		// (the same body answering every follow-up request, which no
+		// filter check accepts) is not proof of anything.
+		answer(&canned{status: 200, ct: scimJSON, body: []byte(`{"id":"g1","members":[]}`)})
 		if v, err := c.VerifyGroupMembership(ctx, "g1", "u1"); err != nil || !v.Gone {
-			t.Errorf("a group without members: %+v, %v", v, err)
+			t.Errorf("a group with an empty members list: %+v, %v", v, err)
+		}
+		for _, body := range []string{`{"id":"g1","members":null}`, `{"id":"g1"}`} {
+			answer(&canned{status: 200, ct: scimJSON, body: []byte(body)})
+			if v, err := c.VerifyGroupMembership(ctx, "g1", "u1"); !errors.Is(err, ErrMembershipUnreadable) || v.Gone {
+				t.Errorf("%s verified as %+v, %v", body, v, err)
+			}
 		}
 	})
 

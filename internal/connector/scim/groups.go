@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-
-	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
 )
 
 // Group is a SCIM group (RFC 7643 §4.2).
 type Group struct {
 	ID, DisplayName, ExternalID string
-	Members                     []Member
-	Meta                        Meta
+	// Members is the members list as read; MembersListed says whether the
+	// answer held one at all (a list, even empty). Without it, Members says
+	// nothing: providers leave members out of GET /Groups/ID (AWS IAM
+	// Identity Center), and RFC 7643 lets a server omit an attribute with
+	// no values. Use CheckGroupMember to learn whether a user is a member.
+	Members       []Member
+	MembersListed bool
+	Meta          Meta
 	// Attributes is the whole resource as read.
 	Attributes map[string]any
 }
@@ -27,7 +31,8 @@ type Member struct {
 	Type    string
 }
 
-// HasMember reports whether the user id is a member.
+// HasMember reports whether the user id is among Members. False says "not a
+// member" only when MembersListed.
 func (g Group) HasMember(userID string) bool {
 	for _, m := range g.Members {
 		if m.Value == userID {
@@ -41,7 +46,8 @@ func groupPath(id string) string { return "/Groups/" + url.PathEscape(id) }
 
 // decodeGroup reads a group. Members must be absent, null or a list of
 // objects with a value: a membership that cannot be read must never read
-// as "not a member".
+// as "not a member". Absent and null (RFC 7643 §2.5: unassigned) leave
+// MembersListed false.
 func (c *Client) decodeGroup(m map[string]any) (Group, error) {
 	g := Group{Attributes: m}
 	g.ID = stringOf(lookup(m, "id"))
@@ -55,6 +61,7 @@ func (c *Client) decodeGroup(m map[string]any) (Group, error) {
 		if !ok {
 			return Group{}, fmt.Errorf("%w: group %s has members that are %s, not a list", ErrMalformedResponse, c.quote(g.ID), c.quote(raw))
 		}
+		g.MembersListed = true
 		for _, v := range members {
 			mm, ok := v.(map[string]any)
 			if !ok {
@@ -91,17 +98,19 @@ func (c *Client) decodeGroupResponse(r *response) (Group, error) {
 	return g, nil
 }
 
-// GetGroup reads a group with its members. Missing wraps ErrNotFound.
+// GetGroup reads a group, with its members when the server returns them
+// (see Group.MembersListed). Missing wraps ErrNotFound.
 func (c *Client) GetGroup(ctx context.Context, id string) (Group, error) {
-	g, _, err := c.getGroup(ctx, id)
+	g, _, err := c.getGroup(ctx, id, nil)
 	return g, err
 }
 
-func (c *Client) getGroup(ctx context.Context, id string) (Group, *response, error) {
+// getGroup is GET /Groups/ID with query parameters (nil for none).
+func (c *Client) getGroup(ctx context.Context, id string, query url.Values) (Group, *response, error) {
 	if id == "" {
 		return Group{}, nil, errors.New("scim: group id is empty")
 	}
-	r, err := c.do(ctx, http.MethodGet, groupPath(id), nil, nil, nil)
+	r, err := c.do(ctx, http.MethodGet, groupPath(id), query, nil, nil)
 	if err != nil {
 		return Group{}, nil, c.scrub(err)
 	}
@@ -182,28 +191,4 @@ func (c *Client) RemoveGroupMember(ctx context.Context, groupID, userID string) 
 		return nil
 	}
 	return err
-}
-
-// VerifyGroupMembership reads the group back and says whether the user's
-// membership is gone: the group answers 404 (SCIM body), or the user is not
-// among its members.
-func (c *Client) VerifyGroupMembership(ctx context.Context, groupID, userID string) (connector.Verification, error) {
-	g, r, err := c.getGroup(ctx, groupID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return connector.Verification{Gone: true, Absent: true, Checked: "404 on GET " + groupPath(groupID), CheckedAt: c.date(r)}, nil
-	case err != nil:
-		return connector.Verification{}, err
-	}
-	v := connector.Verification{CheckedAt: c.date(r)}
-	if g.HasMember(userID) {
-		v.Checked = fmt.Sprintf("user %s in members (GET %s)", userID, groupPath(groupID))
-		return v, nil
-	}
-	v.Gone = true
-	v.Checked = fmt.Sprintf("user %s not in members (GET %s)", userID, groupPath(groupID))
-	if g.Meta.LastModified != nil {
-		v.RemovedAt = *g.Meta.LastModified
-	}
-	return v, nil
 }

@@ -72,7 +72,7 @@ func (c *Client) Verify(ctx context.Context, id string) (connector.Verification,
 // never called.
 func (c *Client) Inventory(ctx context.Context, fn func(connector.Account) error) error {
 	n := 0
-	err := pageThrough(ctx, c, "", c.cfg.PageSize, c.decodeAccountPage, func(a accountItem) string { return a.id }, func(a accountItem) error {
+	err := pageThrough(ctx, c, "/Users", "", c.cfg.PageSize, c.decodeAccountPage, func(a accountItem) string { return a.id }, func(a accountItem) error {
 		n++
 		return fn(AccountOf(User{ID: a.id, UserName: a.userName, Active: a.active, Groups: a.groups}))
 	})

@@ -210,7 +210,7 @@ const maxPages = 1_000_000
 // totalResults says more remain is an error, not the end: an inventory
 // must not silently miss accounts.
 func (c *Client) ListUsers(ctx context.Context, filter string, pageSize int, fn func(User) error) error {
-	return pageThrough(ctx, c, filter, pageSize, c.decodeUserPage, func(u User) string { return u.ID }, fn)
+	return pageThrough(ctx, c, "/Users", filter, pageSize, c.decodeUserPage, func(u User) string { return u.ID }, fn)
 }
 
 func (c *Client) decodeUserPage(r *response) (int, []User, error) {
@@ -233,9 +233,10 @@ func (c *Client) decodeUserPage(r *response) (int, []User, error) {
 }
 
 // pageThrough is the paging loop shared by ListUsers and Inventory, which
-// decode pages differently (Inventory reads four attributes, not all).
+// decode pages differently (Inventory reads four attributes, not all), and
+// the group filter checks of membership verification (path "/Groups").
 // decode returns totalResults (-1 when absent) and the page's items.
-func pageThrough[T any](ctx context.Context, c *Client, filter string, pageSize int,
+func pageThrough[T any](ctx context.Context, c *Client, path, filter string, pageSize int,
 	decode func(*response) (int, []T, error), id func(T) string, fn func(T) error) error {
 	if pageSize <= 0 {
 		pageSize = c.cfg.PageSize
@@ -247,7 +248,7 @@ func pageThrough[T any](ctx context.Context, c *Client, filter string, pageSize 
 		if filter != "" {
 			q.Set("filter", filter)
 		}
-		r, err := c.do(ctx, http.MethodGet, "/Users", q, nil, nil)
+		r, err := c.do(ctx, http.MethodGet, path, q, nil, nil)
 		if err != nil {
 			return c.scrub(err)
 		}
@@ -260,13 +261,13 @@ func pageThrough[T any](ctx context.Context, c *Client, filter string, pageSize 
 		}
 		if len(items) == 0 {
 			if total >= 0 && start <= total {
-				return fmt.Errorf("SCIM GET /Users: the server reported totalResults=%d but returned no users at startIndex=%d; refusing to treat a partial listing as complete", total, start)
+				return fmt.Errorf("SCIM GET %s: the server reported totalResults=%d but returned nothing at startIndex=%d; refusing to treat a partial listing as complete", path, total, start)
 			}
 			return nil
 		}
 		first := id(items[0])
 		if first == prevFirst {
-			return fmt.Errorf("SCIM GET /Users: the server returned the same page for startIndex=%d as for the page before; it does not page", start)
+			return fmt.Errorf("SCIM GET %s: the server returned the same page for startIndex=%d as for the page before; it does not page", path, start)
 		}
 		prevFirst = first
 		for _, it := range items {
@@ -279,7 +280,7 @@ func pageThrough[T any](ctx context.Context, c *Client, filter string, pageSize 
 			return nil
 		}
 	}
-	return fmt.Errorf("SCIM GET /Users: more than %d pages; giving up", maxPages)
+	return fmt.Errorf("SCIM GET %s: more than %d pages; giving up", path, maxPages)
 }
 
 // decodeList reads a ListResponse. total is -1 when totalResults is absent.
