@@ -561,10 +561,11 @@ func (e *engine) scanTarget(ctx context.Context, l *listing) {
 		e.incomplete(spec.Name, "target %s could not be read: %v", spec.Name, err)
 	}
 	var verify []string // undeclared or declared keys the ledger says are revoked, seen usable
+	var members []memberCheck
 	var exp time.Time
 	for b := l.next(); b != nil; b = l.next() {
 		for i := range b {
-			e.account(spec.Name, l.desc.System, b[i].account(&exp), &verify)
+			e.account(spec.Name, l.desc.System, b[i].account(&exp), &verify, &members)
 		}
 		l.recycle(b)
 	}
@@ -622,6 +623,58 @@ func (e *engine) scanTarget(ctx context.Context, l *listing) {
 		}
 		e.add(f)
 	}
+	e.checkMemberships(ctx, spec.Name, d.System, t, members, &sum, fail)
+}
+
+// memberCheck is a group membership of a usable user whose listing names
+// no groups at all: providers leave groups out of their users (RFC 7643
+// lets a server omit an attribute without values), so the listing cannot
+// say the membership is gone.
+type memberCheck struct {
+	group, user, state string
+	ledgerKey          string // a membership the ledger says was revoked
+	declared           *cred  // a membership the state declares
+}
+
+// membershipVerifier is a target that checks one group membership by
+// itself: the SCIM connector's VerifyGroupMembership, the same check a
+// destroy's verification makes.
+type membershipVerifier interface {
+	VerifyGroupMembership(ctx context.Context, groupID, userID string) (connector.Verification, error)
+}
+
+// checkMemberships asks the target about the memberships the listing could
+// not show. One it cannot verify makes the scan incomplete, never clean. A
+// target without the check is judged by its listing alone.
+func (e *engine) checkMemberships(ctx context.Context, target, system string, t connector.Target, checks []memberCheck, sum *TargetSummary, fail func(error)) {
+	mv, ok := t.(membershipVerifier)
+	if !ok {
+		return
+	}
+	for _, m := range checks {
+		v, err := mv.VerifyGroupMembership(ctx, m.group, m.user)
+		sum.Verified++
+		if err != nil {
+			fail(fmt.Errorf("verify membership of %s in group %s: %w", m.user, m.group, err))
+			continue
+		}
+		if v.Gone {
+			continue
+		}
+		state := m.state + ", member of " + m.group + " (" + v.Checked + ")"
+		if m.declared != nil {
+			e.declaredAccount(target, system, m.group+"/"+m.user, m.declared, connector.Account{Key: m.group + "/" + m.user, Usable: true, State: state})
+			continue
+		}
+		lc := e.ledger[m.ledgerKey]
+		_, acct, _ := connector.ParseID(m.ledgerKey)
+		e.add(Finding{
+			Rule: RuleRevocationNotPropagated, Target: target, System: system, Account: acct, Identity: lc.identity, Owner: lc.owner, EndDate: lc.endDate,
+			Message:  fmt.Sprintf("The ledger records the membership %s as revoked (line %d) but the target says user %s is in group %s again: %s.", m.ledgerKey, lc.line, m.user, m.group, v.Checked),
+			Checked:  state,
+			Location: e.targetLoc(target),
+		})
+	}
 }
 
 // expirySystems are the systems that can expire a credential by themselves.
@@ -630,7 +683,7 @@ var expirySystems = map[string]bool{"postgresql": true, "ldap": true}
 // account judges one live account against the declarations. It runs once
 // per account of every target: the maps are looked up with the key built
 // in a reused buffer, and the key string is made only for a finding.
-func (e *engine) account(target, system string, a connector.Account, verify *[]string) {
+func (e *engine) account(target, system string, a connector.Account, verify *[]string, members *[]memberCheck) {
 	e.keyBuf = appendJoinKey(e.keyBuf, system, target, a.Key)
 	lc := e.ledger[string(e.keyBuf)]
 	if c := e.creds[string(e.keyBuf)]; c != nil {
@@ -662,7 +715,13 @@ func (e *engine) account(target, system string, a connector.Account, verify *[]s
 		lc := e.ledger[key]
 		_, acct, _ := connector.ParseID(key)
 		group, _, _ := strings.Cut(acct, "/")
-		if lc.event != evidence.EventCredentialRevoked || !a.Usable || !contains(a.Groups, group) {
+		if lc.event != evidence.EventCredentialRevoked || !a.Usable {
+			continue
+		}
+		if !contains(a.Groups, group) {
+			if len(a.Groups) == 0 {
+				*members = append(*members, memberCheck{group: group, user: a.Key, state: a.State, ledgerKey: key})
+			}
 			continue
 		}
 		e.add(Finding{
@@ -675,7 +734,13 @@ func (e *engine) account(target, system string, a connector.Account, verify *[]s
 	// Group memberships of this user.
 	for _, m := range e.members[string(e.keyBuf)] {
 		m.seen = true
-		if !a.Usable || !contains(a.Groups, m.group) {
+		if !a.Usable {
+			continue
+		}
+		if !contains(a.Groups, m.group) {
+			if len(a.Groups) == 0 {
+				*members = append(*members, memberCheck{group: m.group, user: a.Key, state: a.State, declared: m})
+			}
 			continue
 		}
 		e.declaredAccount(target, system, m.group+"/"+a.Key, m, connector.Account{
