@@ -215,8 +215,15 @@ func Review(data []byte, opts Options) (*Summary, error) {
 	sort.Slice(s.Revocations, func(i, j int) bool { return s.Revocations[i].Address < s.Revocations[j].Address })
 	sort.Slice(s.Grants, func(i, j int) bool { return s.Grants[i].Address < s.Grants[j].Address })
 	sort.Slice(s.Extensions, func(i, j int) bool { return s.Extensions[i].Address < s.Extensions[j].Address })
+	// By roster, then identity: a concatenation of the two compared
+	// "data.r.a"+"bc" equal to "data.r.ab"+"c", and an unstable sort then
+	// printed ties in map order. The pair is unique (exceptions dedups it).
 	sort.Slice(s.Exceptions, func(i, j int) bool {
-		return s.Exceptions[i].Roster+s.Exceptions[i].Identity < s.Exceptions[j].Roster+s.Exceptions[j].Identity
+		a, b := s.Exceptions[i], s.Exceptions[j]
+		if a.Roster != b.Roster {
+			return a.Roster < b.Roster
+		}
+		return a.Identity < b.Identity
 	})
 	return s, nil
 }

@@ -163,3 +163,54 @@ func TestRealPostgresPlan(t *testing.T) {
 		t.Errorf("grants %v exceptions %v", s.Grants, s.Exceptions)
 	}
 }
+
+// Exceptions are listed by roster, then identity, the same way every time.
+// Roster and identity concatenated used to be the key: roster a's "bcd",
+// roster ab's "cd" and roster abc's "d" all read "...abcd" (and the sort,
+// unstable past 12 elements, printed such ties in map order), and roster
+// a's "z" ("...az") sorted after roster ab's "a" ("...aba").
+func TestExceptionsOrderedByRosterThenIdentity(t *testing.T) {
+	rosters := map[string][]string{
+		"a":   {"bc", "z", "b", "bcd", "a"},
+		"ab":  {"c", "zz", "cd", "a", "b"},
+		"abc": {"d", "zz", "a"},
+		"b":   {"y", "x"},
+	}
+	want := []string{
+		"a a", "a b", "a bc", "a bcd", "a z",
+		"ab a", "ab b", "ab c", "ab cd", "ab zz",
+		"abc a", "abc d", "abc zz",
+		"b x", "b y",
+	}
+	var resources []any
+	for name, ids := range rosters {
+		ex := map[string]any{}
+		for _, id := range ids {
+			ex[id] = map[string]any{"owner": "o@example.com", "end_date": "2026-01-01",
+				"exception": map[string]any{"kind": "legal_hold", "reason": "r", "approved_by": "ciso@example.com", "expires": "2031-01-01"}}
+		}
+		resources = append(resources, map[string]any{"address": "data.sunset_roster." + name, "mode": "data", "type": "sunset_roster",
+			"name": name, "provider_name": "registry.terraform.io/sunset-iam/sunset", "schema_version": 0,
+			"values": map[string]any{"exceptions": ex}})
+	}
+	plan, err := json.Marshal(map[string]any{"format_version": "1.2", "terraform_version": "1.11.4", "timestamp": "2026-03-01T08:00:00Z",
+		"planned_values": map[string]any{"root_module": map[string]any{}},
+		"prior_state":    map[string]any{"format_version": "1.0", "values": map[string]any{"root_module": map[string]any{"resources": resources}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Map order differs from run to run: read the plan many times.
+	for range 30 {
+		s, err := Review(plan, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range s.Exceptions {
+			got = append(got, strings.TrimPrefix(e.Roster, "data.sunset_roster.")+" "+e.Identity)
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("exceptions in order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
