@@ -2,6 +2,7 @@ package targets
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -50,13 +51,35 @@ func (f SCIMFields) Config(userAgent string) (scim.Config, error) {
 		cfg.RetryWaitMin = min(scim.DefaultRetryWaitMin, cfg.RetryWaitMax)
 	}
 	if f.CAFile != "" {
-		pem, err := os.ReadFile(f.CAFile)
+		pem, err := readCAFile("scim.ca_file", f.CAFile)
 		if err != nil {
-			return cfg, fmt.Errorf("scim.ca_file: %v", err)
+			return cfg, err
 		}
 		cfg.CACertPEM = pem
 	}
 	return cfg, nil
+}
+
+// MaxCAFileBytes bounds a ca_file. A CA bundle is a few KiB of PEM (the
+// whole Mozilla root store is about 200 KiB); a path such as /dev/zero, or
+// a wrong multi-gigabyte file, must be an error, not a hang at parse time.
+const MaxCAFileBytes = 1 << 20
+
+// readCAFile reads at most MaxCAFileBytes of path; field names it in errors.
+func readCAFile(field, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", field, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxCAFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", field, err)
+	}
+	if len(b) > MaxCAFileBytes {
+		return nil, fmt.Errorf("%s: %s is larger than %d MiB, which no CA bundle is; name the PEM file of the CA that signs the server's certificate", field, path, MaxCAFileBytes>>20)
+	}
+	return b, nil
 }
 
 // LDAPFields is the ldap block.

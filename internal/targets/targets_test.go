@@ -98,3 +98,38 @@ func TestFields(t *testing.T) {
 		t.Errorf("ldap config = %+v", l)
 	}
 }
+
+// ca_file is read with a bound: /dev/zero or a huge file is an error
+// naming the field, not a hang or a heap the size of the file.
+func TestCAFileIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	at := filepath.Join(dir, "at-limit.pem")
+	over := filepath.Join(dir, "over-limit.pem")
+	if err := os.WriteFile(at, make([]byte, MaxCAFileBytes), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(over, make([]byte, MaxCAFileBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := (SCIMFields{URL: "https://x", Token: "t", CAFile: at}).Config(""); err != nil || len(c.CACertPEM) != MaxCAFileBytes {
+		t.Errorf("a file of exactly %d bytes: %d bytes, %v", MaxCAFileBytes, len(c.CACertPEM), err)
+	}
+	for _, p := range []string{over, "/dev/zero"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := (SCIMFields{URL: "https://x", Token: "t", CAFile: p}).Config("")
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "scim.ca_file: "+p+" is larger than 1 MiB") {
+				t.Errorf("%s: %v", p, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("reading %s as ca_file did not stop", p)
+		}
+	}
+}

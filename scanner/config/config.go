@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"regexp"
@@ -119,13 +120,24 @@ func Parse(data []byte, file string, getenv func(string) string) (*Config, error
 		getenv = os.Getenv
 	}
 	p := &parser{file: file, getenv: getenv}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config %s: not YAML: %s", file, yamlError(err))
 	}
 	cfg := &Config{File: file, Policy: Policy{SLA: DefaultSLA, Location: time.UTC, Exclude: map[string][]Pattern{}}}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, fmt.Errorf("config %s: the file is empty", file)
+	}
+	// A second document would be ignored: targets or a policy written after
+	// a "---" would silently not apply.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, fmt.Errorf("config %s: not YAML: %s", file, yamlError(err))
+	default:
+		return nil, p.errf(next.Line, "a second YAML document starts here; the configuration is one document (remove this \"---\" and merge what follows into the first)")
 	}
 	root := doc.Content[0]
 	if err := p.mapping(root, "the document", map[string]func(*yaml.Node) error{

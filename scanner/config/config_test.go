@@ -131,6 +131,11 @@ func TestParseRejects(t *testing.T) {
 		{"insecure not bool", "targets:\n  c:\n    ldap: {url: ldap://x, bind_dn: cn=a, base_dn: dc=x, bind_password_env: P, insecure: maybe}\n", "insecure must be true or false"},
 		{"not yaml", "targets: [\n", "not YAML"},
 		{"empty", "", "empty"},
+		{"second document", "targets:\n  w:\n    postgres: {dsn_env: A}\n---\npolicy:\n  sla: 1d\n", "sunset.yaml:4: a second YAML document starts here"},
+		{"empty second document", "targets:\n  w:\n    postgres: {dsn_env: A}\n\n---\n", "sunset.yaml:5: a second YAML document"},
+		{"second document after an end marker", "policy: {sla: 1d}\n...\n---\ntargets: {}\n", "sunset.yaml:3: a second YAML document"},
+		{"second document not YAML", "policy: {sla: 1d}\n---\ntargets: [\n", "not YAML"},
+		{"second document holds a secret", "policy: {sla: 1d}\n---\ntoken: " + secret + "\n", "sunset.yaml:2: a second YAML document"},
 		{"duplicate target", "targets:\n  w:\n    postgres: {dsn_env: A}\n  w:\n    postgres: {dsn_env: B}\n", ""},
 	}
 	for _, c := range cases {
@@ -146,6 +151,32 @@ func TestParseRejects(t *testing.T) {
 				t.Fatalf("error quotes the secret: %q", err)
 			}
 		})
+	}
+}
+
+// A ca_file that never ends (/dev/zero) is an error at its line, not a
+// parse that hangs; the bound is internal/targets' MaxCAFileBytes.
+func TestParseCAFileBounded(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := Parse([]byte("targets:\n  s:\n    scim:\n      url: https://x\n      token_env: T\n      ca_file: /dev/zero\n"), "sunset.yaml", env(map[string]string{"T": "t"}))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "sunset.yaml:4: targets.s: scim.ca_file: /dev/zero is larger than 1 MiB") {
+			t.Fatalf("ca_file /dev/zero: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("parsing a configuration with ca_file /dev/zero did not stop")
+	}
+}
+
+// A leading "---" starts the one document; it is not a second one.
+func TestParseLeadingDocumentMarker(t *testing.T) {
+	cfg, err := Parse([]byte("---\n"+good+"...\n"), "sunset.yaml", env(map[string]string{"WAREHOUSE_DSN": "postgres://u@h/d", "SLACK_TOKEN": "t", "LDAP_PW": "p"}))
+	if err != nil || len(cfg.Targets) != 3 {
+		t.Fatalf("%v %v", cfg, err)
 	}
 }
 
