@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/sunset-iam/terraform-provider-sunset/internal/connector"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
 )
 
@@ -17,6 +18,8 @@ import (
 type declarations struct {
 	once   sync.Once
 	byName map[string]evidence.IdentityRef
+	// lastCredential is the newest credential event per TARGET/ACCOUNT.
+	lastCredential map[string]evidence.Event
 }
 
 // declarationIndexes maps *runtime to its *declarations. A runtime lives for
@@ -24,10 +27,22 @@ type declarations struct {
 var declarationIndexes sync.Map
 
 func (rt *runtime) declarations() map[string]evidence.IdentityRef {
+	return rt.ledgerIndex().byName
+}
+
+// revocationPending reports whether the ledger's newest record of a
+// credential is a failed revocation: access was being removed, and its
+// removal has not been recorded as verified.
+func (rt *runtime) revocationPending(target, account string) bool {
+	return rt.ledgerIndex().lastCredential[connector.ID(target, account)] == evidence.EventRevokeFailed
+}
+
+func (rt *runtime) ledgerIndex() *declarations {
 	v, _ := declarationIndexes.LoadOrStore(rt, &declarations{})
 	d := v.(*declarations)
 	d.once.Do(func() {
 		d.byName = map[string]evidence.IdentityRef{}
+		d.lastCredential = map[string]evidence.Event{}
 		f, err := os.Open(rt.ledgerFile)
 		if err != nil {
 			return // no ledger yet: nothing declared
@@ -40,10 +55,13 @@ func (rt *runtime) declarations() map[string]evidence.IdentityRef {
 			if rec.Identity != nil && (rec.Event == evidence.EventIdentityDeclared || rec.Event == evidence.EventIdentityChanged) {
 				d.byName[rec.Identity.Name] = *rec.Identity
 			}
+			if rec.Account != "" {
+				d.lastCredential[connector.ID(rec.Target, rec.Account)] = rec.Event
+			}
 			return nil
 		})
 	})
-	return d.byName
+	return d
 }
 
 // credentialIdentity is how a credential's identity appears in its evidence

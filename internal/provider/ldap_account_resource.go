@@ -258,9 +258,8 @@ func (r *ldapAccountResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	acct, err := c.Get(ctx, dn)
 	if errors.Is(err, connector.ErrNotFound) {
-		resp.Diagnostics.AddWarning("Directory account deleted outside Terraform",
-			fmt.Sprintf("%s no longer exists in target %q. It is removed from state; if it is still declared, the plan creates it again.", dn, target))
-		resp.State.RemoveResource(ctx)
+		r.rt.forgetGone(ctx, resp, target, dn, "Directory account deleted outside Terraform",
+			fmt.Sprintf("%s no longer exists in target %q.", dn, target))
 		return
 	}
 	if err != nil {

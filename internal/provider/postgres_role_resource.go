@@ -478,9 +478,8 @@ func (r *postgresRoleResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	role, err := c.Get(r.bounded(ctx, target), name)
 	if errors.Is(err, connector.ErrNotFound) {
-		resp.Diagnostics.AddWarning("PostgreSQL role dropped outside Terraform",
-			fmt.Sprintf("Role %q no longer exists in target %q. It is removed from state; if it is still declared, the plan creates it again.", name, target))
-		resp.State.RemoveResource(ctx)
+		r.rt.forgetGone(ctx, resp, target, name, "PostgreSQL role dropped outside Terraform",
+			fmt.Sprintf("Role %q no longer exists in target %q.", name, target))
 		return
 	}
 	if err != nil {

@@ -620,6 +620,63 @@ func TestAccPostgresRoleServerDownDuringDestroy(t *testing.T) {
 	})
 }
 
+// A revocation that failed, and whose role then disappeared (dropped by a
+// DBA, or by the failed attempt itself before its verification could
+// answer), is not silently forgotten at the next refresh: the role stays in
+// state, and the pending destroy verifies the removal and records it.
+func TestAccPostgresRoleGoneAfterFailedRevocationIsRecorded(t *testing.T) {
+	pg := testenv.NewPostgresForTest(t, testenv.PostgresOptions{})
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	withRole := simpleRoleConfig(ledger, pg.SuperDSN(), "sx_gone", "")
+	without := pgProvider(ledger, pg.SuperDSN())
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{Config: withRole},
+			{
+				PreConfig: func() {
+					if err := pg.Kill(); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      without,
+				ExpectError: wrapped(`Revocation failed`, `The resource stays in state`),
+			},
+			{
+				PreConfig: func() {
+					if err := pg.Restart(); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := pg.Psql(nil, "-c", `DROP ROLE "sx_gone"`); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: without,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("sunset_postgres_role.r", plancheck.ResourceActionDestroy)},
+				},
+				Check: func(*terraform.State) error {
+					if err := expectLedgerEvents(ledger, []string{
+						"credential.issued:warehouse/sx_gone",
+						"credential.revoke_failed:warehouse/sx_gone:removed_from_configuration",
+						"credential.revoked:warehouse/sx_gone:removed_from_configuration",
+					}); err != nil {
+						return err
+					}
+					rec, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, "sx_gone")
+					if err != nil {
+						return err
+					}
+					if rec.Verification != "role absent" {
+						return fmt.Errorf("verification %q, want the role checked absent", rec.Verification)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
 // --- Hostile names ---------------------------------------------------------
 
 func hostileConfig(ledger, dsn string, names []string) string {

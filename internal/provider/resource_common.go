@@ -149,3 +149,19 @@ func passwordVersionChange(state, plan types.Int64, changes map[string]evidence.
 	changes["password_wo_version"] = evidence.Change{Old: orNone(state.String()), New: plan.String()}
 	return true
 }
+
+// forgetGone is what a refresh does when the target says the account no
+// longer exists: the resource leaves state, with a warning. Except when the
+// ledger's newest record of it is a failed revocation: then its removal was
+// never recorded as verified, so it stays in state, and the destroy still
+// pending revokes (a no-op now), verifies and records credential.revoked.
+// Nothing is silently forgotten.
+func (rt *runtime) forgetGone(ctx context.Context, resp *resource.ReadResponse, target, account, summary, detail string) {
+	if rt.revocationPending(target, account) {
+		resp.Diagnostics.AddWarning(summary,
+			detail+" Its last revocation failed and was never recorded as verified, so it stays in state: the next apply verifies the removal and records it.")
+		return
+	}
+	resp.Diagnostics.AddWarning(summary, detail+" It is removed from state; if it is still declared, the plan creates it again.")
+	resp.State.RemoveResource(ctx)
+}

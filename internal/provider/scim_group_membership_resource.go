@@ -247,17 +247,15 @@ func (r *scimMembershipResource) Read(ctx context.Context, req resource.ReadRequ
 	mc, err := c.CheckGroupMember(ctx, groupID, userID)
 	switch {
 	case errors.Is(err, connector.ErrNotFound):
-		resp.Diagnostics.AddWarning("SCIM group deleted outside Terraform",
-			fmt.Sprintf("Group %q no longer exists in target %q, so user %q is no longer its member. The membership is removed from state; if it is still declared, the plan adds it again (and fails while the group is missing).", groupID, target, userID))
-		resp.State.RemoveResource(ctx)
+		r.rt.forgetGone(ctx, resp, target, membershipAccount(groupID, userID), "SCIM group deleted outside Terraform",
+			fmt.Sprintf("Group %q no longer exists in target %q, so user %q is no longer its member (a re-add fails while the group is missing).", groupID, target, userID))
 		return
 	case err != nil:
 		keep(err)
 		return
 	case !mc.Member:
-		resp.Diagnostics.AddWarning("SCIM group membership removed outside Terraform",
-			fmt.Sprintf("User %q is no longer a member of group %q in target %q (%s). The membership is removed from state; if it is still declared, the plan adds it again.", userID, groupID, target, mc.Checked))
-		resp.State.RemoveResource(ctx)
+		r.rt.forgetGone(ctx, resp, target, membershipAccount(groupID, userID), "SCIM group membership removed outside Terraform",
+			fmt.Sprintf("User %q is no longer a member of group %q in target %q (%s).", userID, groupID, target, mc.Checked))
 		return
 	}
 	state.GroupName = nullIfEmpty(mc.Group.DisplayName)

@@ -480,9 +480,8 @@ func (r *scimUserResource) Read(ctx context.Context, req resource.ReadRequest, r
 	}
 	u, err := c.GetUser(ctx, id)
 	if errors.Is(err, connector.ErrNotFound) {
-		resp.Diagnostics.AddWarning("SCIM user deleted outside Terraform",
-			fmt.Sprintf("User %q (%s) no longer exists in target %q. It is removed from state; if it is still declared, the plan creates it again.", state.UserName.ValueString(), id, target))
-		resp.State.RemoveResource(ctx)
+		r.rt.forgetGone(ctx, resp, target, id, "SCIM user deleted outside Terraform",
+			fmt.Sprintf("User %q (%s) no longer exists in target %q.", state.UserName.ValueString(), id, target))
 		return
 	}
 	if err != nil {
