@@ -565,9 +565,10 @@ func TestAccSCIMGroupMembershipMembersNotReturned(t *testing.T) {
 				ExpectError: wrapped(`cannot be verified on this server`),
 			},
 			{
-				// Once the server answers member filters again, the refresh
-				// sees that the (unverified) removal did land, and the rest
-				// is destroyed.
+				// Once the server answers member filters again, the
+				// membership whose revocation failed is not forgotten by the
+				// refresh: its destroy verifies that the removal did land and
+				// records it, and the rest is destroyed.
 				PreConfig: func() { app.SetGroupMembers(testenv.SCIMMembersFilterOnly) },
 				Config:    membershipConfig(provider, groupID, after, allEnded),
 				ConfigStateChecks: []statecheck.StateCheck{
@@ -579,8 +580,12 @@ func TestAccSCIMGroupMembershipMembersNotReturned(t *testing.T) {
 						if err != nil || len(failed) != 2 || failed[0].Account != groupID+"/"+aliceID || failed[1].Account != groupID+"/"+aliceID {
 							return fmt.Errorf("revoke_failed records: %+v %v", failed, err)
 						}
-						if _, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, groupID+"/"+aliceID); err == nil {
-							return errors.New("a credential.revoked record for a removal that was never verified")
+						rev, err := ledgerRecord(ledger, evidence.EventCredentialRevoked, groupID+"/"+aliceID)
+						if err != nil {
+							return fmt.Errorf("the removal that failed to verify was never recorded once verified: %v", err)
+						}
+						if !strings.Contains(rev.Verification, "members not returned") || rev.Seq < failed[1].Seq {
+							return fmt.Errorf("credential.revoked seq %d after revoke_failed seq %d, verification %q", rev.Seq, failed[1].Seq, rev.Verification)
 						}
 						return nil
 					}),
