@@ -188,21 +188,36 @@ func (r *scimMembershipResource) Create(ctx context.Context, req resource.Create
 		resp.Diagnostics.AddError("Cannot add group member", detail)
 		return
 	}
-	// Read the group back: a service that accepted the PATCH but did not
-	// add the member must not get a credential.issued record.
+	// Read the group back: a service that accepted the PATCH but says the
+	// member is not there must not get a credential.issued record. A service
+	// that cannot say (it shows membership no way at all) accepted the add:
+	// the grant is recorded and kept in state, flagged as unconfirmed,
+	// because an unrecorded live grant is the worst outcome.
 	mc, err := c.CheckGroupMember(ctx, groupID, userID)
 	if err == nil && !mc.Member {
-		err = fmt.Errorf("group %q does not list user %q among its members after the add (%s)", groupID, userID, mc.Checked)
-	}
-	if err != nil {
-		resp.Diagnostics.AddError("Cannot confirm group membership", r.rt.redact(err.Error()))
+		resp.Diagnostics.AddError("Cannot confirm group membership", r.rt.redact(fmt.Sprintf("group %q does not list user %q among its members after the add (%s)", groupID, userID, mc.Checked)))
 		return
 	}
-	plan.GroupName = nullIfEmpty(mc.Group.DisplayName)
+	unconfirmed := ""
+	if err != nil {
+		unconfirmed = r.rt.redact(err.Error())
+		resp.Diagnostics.AddWarning("Group membership added but not confirmed",
+			fmt.Sprintf("The target accepted adding user %q to group %q, but the membership could not be read back: %s\n\nIt is recorded as issued and kept in state so that it is not forgotten; its removal will have to be verified on a server that shows membership.", userID, groupID, unconfirmed))
+		plan.GroupName = types.StringNull()
+	} else {
+		plan.GroupName = nullIfEmpty(mc.Group.DisplayName)
+	}
 	plan.ID = types.StringValue(connector.ID(plan.Target.ValueString(), membershipAccount(groupID, userID)))
 	plan.IdentityEndDate = r.rt.applyIdentityEndDate(plan.IdentityEndDate, plan.IdentityID)
 
-	if _, d := r.rt.record(ctx, r.issueRecord(plan)); d.HasError() {
+	issued := r.issueRecord(plan)
+	if unconfirmed != "" {
+		if issued.Details == nil {
+			issued.Details = map[string]string{}
+		}
+		issued.Details["confirmed"] = "no: " + unconfirmed
+	}
+	if _, d := r.rt.record(ctx, issued); d.HasError() {
 		// An unrecorded grant is the worst outcome: take it away again.
 		cause := diagText(d)
 		err := c.RemoveGroupMember(ctx, groupID, userID)

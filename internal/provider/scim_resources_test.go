@@ -595,6 +595,58 @@ func TestAccSCIMGroupMembershipMembersNotReturned(t *testing.T) {
 	})
 }
 
+// On a server that shows membership no way at all, an add the server
+// accepted is still recorded and kept in state (flagged unconfirmed): a
+// grant that exists but is neither recorded nor tracked is the worst outcome.
+func TestAccSCIMGroupMembershipUnconfirmedAddIsRecorded(t *testing.T) {
+	app := scimTestServer(t, testenv.SCIMOptions{GroupMembers: testenv.SCIMMembersHidden})
+	groupID, err := app.AddGroup("admins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
+	aliceM := `sunset_scim_group_membership.admins["alice"]`
+	tfresource.Test(t, tfresource.TestCase{
+		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		Steps: []tfresource.TestStep{
+			{
+				Config: membershipConfig(provider, groupID, roleIdentity("alice", "admin"), ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(aliceM, tfjsonpath.New("group_id"), knownvalue.StringExact(groupID)),
+					ledgerCheck(func() error {
+						got, _ := app.GroupMembers(groupID)
+						if len(got) != 1 {
+							return fmt.Errorf("group members %v: the add did not land", got)
+						}
+						rec, err := ledgerRecord(ledger, evidence.EventCredentialIssued, groupID+"/"+got[0])
+						if err != nil {
+							return fmt.Errorf("the accepted add was not recorded: %v", err)
+						}
+						if !strings.HasPrefix(rec.Details["confirmed"], "no: ") {
+							return fmt.Errorf("issued record details %v: want it flagged unconfirmed", rec.Details)
+						}
+						return nil
+					}),
+				},
+			},
+			{
+				// Its removal cannot be verified here either: the destroy
+				// fails and keeps it in state rather than guess.
+				Config:      membershipConfig(provider, groupID, roleIdentity("alice", "admin"), allEnded),
+				ExpectError: wrapped(`cannot be verified on this server`),
+			},
+			{
+				PreConfig: func() { app.SetGroupMembers(testenv.SCIMMembersFilterOnly) },
+				Config:    membershipConfig(provider, groupID, roleIdentity("alice", "admin"), allEnded),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.sunset_roster.staff", tfjsonpath.New("active"), knownvalue.MapSizeExact(0)),
+				},
+			},
+		},
+	})
+}
+
 // --- Transient and permanent failures -----------------------------------------
 
 func TestAccSCIMTransientFaults(t *testing.T) {
