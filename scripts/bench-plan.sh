@@ -59,25 +59,29 @@ resource "sunset_identity" "staff" {
   end_date = each.value.end_date
 }
 TF
-cat > "$work/time/main.tf" <<TF
+cat > "$work/time/main.tf" <<'TF'
 terraform {
   required_providers {
     time = { source = "hashicorp/time" }
   }
 }
-locals { names = toset([for i in range(1, $N + 1) : "user-\${i}"]) }
+variable "names" { type = set(string) }
 resource "time_static" "staff" {
-  for_each = local.names
+  for_each = var.names
   triggers = { name = each.key }
 }
 TF
+# range() stops at 1,024 values: the names come from a variables file.
+seq -f 'user-%g' 1 "$N" | awk 'BEGIN { printf "{\"names\": [" } { printf "%s\"%s\"", (NR > 1 ? "," : ""), $0 } END { print "]}" }' > "$work/time/names.auto.tfvars.json"
 
 # measure DIR ARGS...: prints "seconds peak_rss_kib" for one terraform run.
 measure() {
   local dir="$1"; shift
-  local out
-  out="$( { /usr/bin/time -f '%e %M' terraform -chdir="$dir" "$@" -no-color -input=false >/dev/null 2>"$work/err.log"; } 2>&1 | tail -n1 )" || { cat "$work/err.log" >&2; return 1; }
-  echo "$out"
+  if ! /usr/bin/time -o "$work/time.out" -f '%e %M' terraform -chdir="$dir" "$@" -no-color -input=false >/dev/null 2>"$work/err.log"; then
+    cat "$work/err.log" >&2
+    return 1
+  fi
+  tail -n1 "$work/time.out"
 }
 
 for p in sunset time; do
