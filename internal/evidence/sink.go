@@ -64,8 +64,8 @@ package evidence
 import (
 	"errors"
 	"fmt"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/loopback"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -180,21 +180,13 @@ func parseCollectorURL(raw string, allowHTTP bool) (*url.URL, error) {
 		return nil, fmt.Errorf("evidence: the collector URL %s has no host", redactedEndpoint(u))
 	case u.Scheme == "https":
 	case u.Scheme == "http":
-		if !allowHTTP && !isLoopback(u.Hostname()) {
+		if !allowHTTP && !loopback.Host(u.Hostname()) {
 			return nil, fmt.Errorf("evidence: the collector URL %s is plain http to a host that is not loopback: the token and the evidence would cross the network in clear; use https", redactedEndpoint(u))
 		}
 	default:
 		return nil, fmt.Errorf("evidence: the collector URL %s must be https (or http to loopback)", redactedEndpoint(u))
 	}
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // redactedEndpoint is scheme://host/path: what reports and the cursor name.

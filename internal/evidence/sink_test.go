@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -655,4 +656,19 @@ func headOf(line []byte) Head {
 	var r Record
 	json.Unmarshal(line, &r)
 	return Head{Seq: r.Seq, Hash: r.Hash}
+}
+
+// Plain http is for loopback only, and "localhost" is loopback in any case
+// (DNS names are case-insensitive); any other host needs https.
+func TestCollectorURLPlainHTTPOnlyToLoopback(t *testing.T) {
+	for _, raw := range []string{"http://localhost:1/x", "http://LOCALHOST:1/x", "http://127.0.0.1:1/x", "http://[::1]:1/x"} {
+		if _, err := parseCollectorURL(raw, false); err != nil {
+			t.Errorf("%s: %v", raw, err)
+		}
+	}
+	for _, raw := range []string{"http://siem.example:1/x", "http://localhost.example/x", "http://10.0.0.1/x"} {
+		if _, err := parseCollectorURL(raw, false); err == nil || !strings.Contains(err.Error(), "use https") {
+			t.Errorf("%s: %v, want plain http refused", raw, err)
+		}
+	}
 }

@@ -2,8 +2,7 @@ package targets
 
 import (
 	"fmt"
-	"io"
-	"os"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/pemfile"
 	"time"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/connector/ldap"
@@ -51,7 +50,7 @@ func (f SCIMFields) Config(userAgent string) (scim.Config, error) {
 		cfg.RetryWaitMin = min(scim.DefaultRetryWaitMin, cfg.RetryWaitMax)
 	}
 	if f.CAFile != "" {
-		pem, err := readCAFile("scim.ca_file", f.CAFile)
+		pem, err := pemfile.Read("scim.ca_file", f.CAFile)
 		if err != nil {
 			return cfg, err
 		}
@@ -60,27 +59,8 @@ func (f SCIMFields) Config(userAgent string) (scim.Config, error) {
 	return cfg, nil
 }
 
-// MaxCAFileBytes bounds a ca_file. A CA bundle is a few KiB of PEM (the
-// whole Mozilla root store is about 200 KiB); a path such as /dev/zero, or
-// a wrong multi-gigabyte file, must be an error, not a hang at parse time.
-const MaxCAFileBytes = 1 << 20
-
-// readCAFile reads at most MaxCAFileBytes of path; field names it in errors.
-func readCAFile(field, path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxCAFileBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", field, err)
-	}
-	if len(b) > MaxCAFileBytes {
-		return nil, fmt.Errorf("%s: %s is larger than %d MiB, which no CA bundle is; name the PEM file of the CA that signs the server's certificate", field, path, MaxCAFileBytes>>20)
-	}
-	return b, nil
-}
+// MaxCAFileBytes bounds a ca_file; see pemfile.MaxBytes.
+const MaxCAFileBytes = pemfile.MaxBytes
 
 // LDAPFields is the ldap block.
 type LDAPFields struct {

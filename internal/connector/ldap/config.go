@@ -5,9 +5,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/sunset-iam/terraform-provider-sunset/internal/pemfile"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -144,9 +144,9 @@ func (c Config) validate() (endpoint, error) {
 	}
 	ep.tls = &tls.Config{ServerName: ep.host, MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
+		pem, err := pemfile.Read("ldap: ca_file", c.CAFile)
 		if err != nil {
-			return ep, fmt.Errorf("ldap: ca_file: %w", err)
+			return ep, err
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {

@@ -49,6 +49,7 @@ func TestLDAPConfigValidation(t *testing.T) {
 		"bind dn":            func(c *Config) { c.BindDN = "" },
 		"empty password":     func(c *Config) { c.BindPassword = "" },
 		"ca file":            func(c *Config) { c.CAFile = "/nonexistent/ca.pem" },
+		"ca file unbounded":  func(c *Config) { c.CAFile = "/dev/zero" },
 		"negative timeout":   func(c *Config) { c.Timeout = -1 },
 		"bad placeholder dn": func(c *Config) { c.EmptyGroupMember = "nobody" },
 	}
