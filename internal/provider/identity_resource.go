@@ -176,7 +176,13 @@ func (r *identityResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 			fmt.Sprintf("Identity %q ended on %s and is still declared: revocation of its access is overdue. Remove it from the configuration (or let the roster's `active` drop it) so that its credentials are revoked.", plan.Name.ValueString(), plan.EndDate.ValueString()))
 	}
 	plan.ID = types.StringValue(plan.Name.ValueString())
-	plan.Status = types.StringValue(status)
+	// A create or update leaves status unknown: apply sets it from the clock
+	// at apply time, which may be past midnight of the end date when a plan
+	// made on a pull request is applied after merge. A promise made here
+	// would then be broken ("inconsistent final plan").
+	if !plan.Status.IsUnknown() {
+		plan.Status = types.StringValue(status)
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
