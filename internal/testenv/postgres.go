@@ -76,10 +76,11 @@ type Postgres struct {
 var ErrPostgresMissing = errors.New("PostgreSQL server binaries (initdb, postgres) not found: install postgresql-15 (Debian: apt-get install postgresql-15) or set SUNSET_PG_BINDIR")
 
 // PostgresBinDir finds the directory holding initdb, postgres and psql:
-// $SUNSET_PG_BINDIR when set (and then only there), else
+// $SUNSET_PG_BINDIR when set (and then only there), else PostgreSQL 15's
+// Debian directory (the version the tests target), else
 // `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin.
 func PostgresBinDir() (string, error) {
-	var candidates []string
+	candidates := []string{"/usr/lib/postgresql/15/bin"}
 	if d := os.Getenv("SUNSET_PG_BINDIR"); d != "" {
 		if isExecutable(filepath.Join(d, "initdb")) && isExecutable(filepath.Join(d, "postgres")) {
 			return d, nil
@@ -788,14 +789,22 @@ func NewPostgresForTest(tb testing.TB, opts PostgresOptions) *Postgres {
 	return pg
 }
 
-// failOrSkip: missing binaries skip a test only outside CI; anything else
-// is a failure.
+// failOrSkip: missing binaries skip a test only when servers are not
+// required; anything else is a failure.
 func failOrSkip(tb testing.TB, err error) {
 	tb.Helper()
-	if errors.Is(err, ErrPostgresMissing) && os.Getenv("CI") != "true" {
-		tb.Skipf("testenv: %v (set CI=true to make this a failure)", err)
+	if errors.Is(err, ErrPostgresMissing) && !ServersRequired() {
+		tb.Skipf("testenv: %v (make test and CI make this a failure)", err)
 	}
 	tb.Fatalf("testenv: %v", err)
+}
+
+// ServersRequired reports whether a missing server (PostgreSQL, slapd)
+// must fail a test instead of skipping it: in CI (CI=true) and under
+// `make test` (SUNSET_REQUIRE_SERVERS=1), so that neither can pass by
+// skipping. A bare `go test` on a laptop without them skips.
+func ServersRequired() bool {
+	return os.Getenv("CI") == "true" || os.Getenv("SUNSET_REQUIRE_SERVERS") == "1"
 }
 
 // Psql runs psql as the superuser with the given stdin and arguments and
