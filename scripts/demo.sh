@@ -74,8 +74,10 @@ sql "select rolname as role, rolcanlogin as can_login, (select count(*) from pg_
 step "Forecast: what will a plan destroy on 2030-02-01?"
 tf plan -var as_of=2030-02-01T00:00:00Z | grep -E '^  # |^Plan:' || true
 
-step "Evidence ledger ($(wc -l < sunset-evidence.jsonl) records): bob's removal"
-grep '"bob"' sunset-evidence.jsonl | grep -E 'credential.revoked|identity.offboarded'
+step "Evidence ledger: all $(wc -l < sunset-evidence.jsonl) records, hash-chained"
+cat sunset-evidence.jsonl
+step "Evidence: bob's revocation, end date to removal"
+"$sunset" evidence report sunset-evidence.jsonl --sla 1d
 "$sunset" evidence verify sunset-evidence.jsonl
 echo "head: $("$sunset" evidence head sunset-evidence.jsonl)"
 
