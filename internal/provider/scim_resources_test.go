@@ -655,9 +655,10 @@ func TestAccSCIMTransientFaults(t *testing.T) {
 	// server did the work) make up the rest.
 	app := scimTestServer(t, testenv.SCIMOptions{FaultSeed: 7, SlowDelay: 1500 * time.Millisecond})
 	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
-	// Ten attempts: the chance that one request fails ten times in a row at
-	// a 30% fault rate is 6e-6.
-	provider := scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = %q, token_env = %q, timeout = "1s", max_attempts = 10, retry_wait_max = "100ms" } }`, app.URL, scimTokenEnv))
+	// The default max_attempts (10): the chance that one request fails ten
+	// times in a row at a 30% fault rate is 6e-6. The timings are shortened
+	// only so that the test is quick.
+	provider := scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = %q, token_env = %q, timeout = "1s", retry_wait_max = "100ms" } }`, app.URL, scimTokenEnv))
 	t.Cleanup(func() { t.Logf("SCIM server saw %+v", app.Stats()) })
 	names := []string{"f1", "f2", "f3", "f4", "f5"}
 	var ids string

@@ -61,7 +61,7 @@ const (
 // Defaults for Config fields left zero.
 const (
 	DefaultTimeout          = 30 * time.Second
-	DefaultMaxAttempts      = 4
+	DefaultMaxAttempts      = 10
 	DefaultRetryWaitMin     = 250 * time.Millisecond
 	DefaultRetryWaitMax     = 15 * time.Second
 	DefaultMaxRetryAfter    = 2 * time.Minute
@@ -83,7 +83,7 @@ type Config struct {
 	// Timeout bounds each attempt, including reading the body (default 30s).
 	Timeout time.Duration
 	// MaxAttempts bounds the attempts per request, first one included
-	// (default 4).
+	// (default 10).
 	MaxAttempts int
 	// RetryWaitMin and RetryWaitMax bound the jittered exponential backoff
 	// (defaults 250ms and 15s).
