@@ -831,6 +831,8 @@ func TestAccSCIMUserDrift(t *testing.T) {
 	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
 	provider := scimProvider(ledger, scimTargetHCL("app", app.URL, ""))
 	var id, newID string
+	activeUserConfig := singleUserConfig(provider, `display_name = "Single User"
+  emails = [{ value = "single@example.com" }, { value = "s@example.org", type = "home", primary = true }]`)
 
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
@@ -942,16 +944,38 @@ func TestAccSCIMUserDrift(t *testing.T) {
 			},
 			{
 				// Deactivated outside Terraform while declared active: the
-				// plan shows it (and warns that the apply reactivates it).
+				// plan shows it, and warns that the apply will not turn
+				// the access back on.
 				PreConfig: func() {
 					if err := app.SetUserActive(newID, false); err != nil {
 						t.Fatal(err)
 					}
 				},
-				Config: singleUserConfig(provider, `display_name = "Single User"
-  emails = [{ value = "single@example.com" }, { value = "s@example.org", type = "home", primary = true }]`),
+				Config:             activeUserConfig,
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
+			},
+			{
+				// The apply refuses to reactivate it, naming the attribute.
+				Config:      activeUserConfig,
+				ExpectError: regexp.MustCompile(`(?s)Refusing to reactivate a SCIM user deactivated outside sunset.*with sunset_scim_user\.u`),
+			},
+			{
+				// Still inactive. Reactivated in the application itself (the
+				// deliberate path): the next refresh sees it and the plan is
+				// empty.
+				PreConfig: func() {
+					if u, _ := app.User(newID); u.Active {
+						t.Fatal("the refused apply reactivated the user")
+					}
+					if err := app.SetUserActive(newID, true); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: activeUserConfig,
+				ConfigPlanChecks: tfresource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
 			},
 		},
 	})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -115,7 +116,7 @@ func (r *scimUserResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Optional:            true,
 				Computed:            true,
 				Default:             booldefault.StaticBool(true),
-				MarkdownDescription: "Whether the user may sign in. Default `true`. A user deactivated or reactivated outside Terraform shows as a diff; a plan that would reactivate a user warns.",
+				MarkdownDescription: "Whether the user may sign in. Default `true`. A user reactivated outside Terraform shows as a diff and is deactivated again. A user deactivated outside Terraform shows as a diff, but sunset does not turn the access back on: the apply fails for that user (see Updates and drift below).",
 			},
 			"on_destroy": schema.StringAttribute{
 				Optional:            true,
@@ -202,9 +203,15 @@ func (r *scimUserResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	plan.IdentityEndDate = r.rt.planIdentityEndDate(plan.IdentityID, state.IdentityID, state.IdentityEndDate, creating)
 
 	if !creating && known(plan.Active) && plan.Active.ValueBool() && known(state.Active) && !state.Active.ValueBool() {
-		resp.Diagnostics.AddAttributeWarning(path.Root("active"), "This plan reactivates a SCIM user",
-			fmt.Sprintf("SCIM user %q (%s) is inactive in target %q and the configuration says active = true: the apply turns its access back on. If it was deactivated on purpose (an incident, a termination in the application), set active = false or remove the resource instead.",
-				state.UserName.ValueString(), state.SCIMID.ValueString(), state.Target.ValueString()))
+		if seenAt, ok := deactivatedOutOfBand(ctx, req.Private); ok {
+			resp.Diagnostics.AddAttributeWarning(path.Root("active"), "SCIM user deactivated outside sunset: apply will not reactivate it",
+				fmt.Sprintf("SCIM user %q (%s) in target %q was found inactive at %s, though sunset last left it active: someone turned its access off outside sunset. The configuration says active = true, but the apply refuses to turn access back on by itself (this resource fails; the rest of the plan goes on). To restore access deliberately, reactivate the user in the application itself (the next refresh sees it active), or run `terraform state rm` and `terraform import` on it, after which an apply turns it on; or remove the resource if the access should end.",
+					state.UserName.ValueString(), state.SCIMID.ValueString(), state.Target.ValueString(), seenAt))
+		} else {
+			resp.Diagnostics.AddAttributeWarning(path.Root("active"), "This plan reactivates a SCIM user",
+				fmt.Sprintf("SCIM user %q (%s) is inactive in target %q and the configuration says active = true: the apply turns its access back on. If it was deactivated on purpose (an incident, a termination in the application), set active = false or remove the resource instead.",
+					state.UserName.ValueString(), state.SCIMID.ValueString(), state.Target.ValueString()))
+		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
@@ -493,8 +500,39 @@ func (r *scimUserResource) Read(ctx context.Context, req resource.ReadRequest, r
 	if end, ok := r.rt.knownEndDate(state.IdentityID.ValueString()); ok {
 		state.IdentityEndDate = nullIfEmpty(end)
 	}
+	wasActive := known(state.Active) && state.Active.ValueBool()
 	resp.Diagnostics.Append(r.fromUser(ctx, &state, u)...)
+	switch {
+	case wasActive && !u.Active:
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privDeactivatedOutOfBand, []byte(strconv.Quote(r.rt.now().UTC().Format(time.RFC3339))))...)
+	case u.Active:
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privDeactivatedOutOfBand, nil)...)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+// privDeactivatedOutOfBand is the private-state key set when a refresh
+// finds active=false on a user this resource last saw active: someone
+// (incident response, the application's own offboarding) turned the access
+// off outside sunset. Its value is when the refresh saw it. An apply then
+// refuses to turn the user back on, as sunset_postgres_role never turns
+// LOGIN back on: a nightly `apply -auto-approve` must not undo a
+// deliberate deactivation.
+const privDeactivatedOutOfBand = "deactivated_out_of_band"
+
+// deactivatedOutOfBand returns when a refresh saw the user deactivated
+// outside sunset; ok is false when it did not.
+func deactivatedOutOfBand(ctx context.Context, priv interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}) (seenAt string, ok bool) {
+	b, d := priv.GetKey(ctx, privDeactivatedOutOfBand)
+	if d.HasError() || len(b) == 0 {
+		return "", false
+	}
+	if s, err := strconv.Unquote(string(b)); err == nil {
+		return s, true
+	}
+	return "an earlier refresh", true
 }
 
 // scimNone renders an empty value in change records.
@@ -543,6 +581,14 @@ func (r *scimUserResource) Update(ctx context.Context, req resource.UpdateReques
 			ops = append(ops, scim.PatchOp{Op: "remove", Path: "emails"})
 		} else {
 			ops = append(ops, scim.PatchOp{Op: "replace", Path: "emails", Value: emailValues(want.Emails)})
+		}
+	}
+	if !had.Active && want.Active {
+		if seenAt, ok := deactivatedOutOfBand(ctx, req.Private); ok {
+			resp.Diagnostics.AddAttributeError(path.Root("active"), "Refusing to reactivate a SCIM user deactivated outside sunset",
+				fmt.Sprintf("SCIM user %q (%s) in target %q was found inactive at %s, though sunset last left it active: someone turned its access off outside sunset, and sunset does not turn access back on by itself. Nothing was changed. To restore access deliberately, reactivate the user in the application itself (the next refresh sees it active), or run `terraform state rm` and `terraform import` on it, after which an apply turns it on; or remove the resource if the access should end.",
+					state.UserName.ValueString(), state.SCIMID.ValueString(), state.Target.ValueString(), seenAt))
+			return
 		}
 	}
 	if had.Active != want.Active {
