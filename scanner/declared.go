@@ -1,7 +1,6 @@
 package scanner
 
 import (
-	"strings"
 	"time"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
@@ -15,9 +14,9 @@ import (
 type identity struct {
 	name, kind, owner, email string
 	// endDate is the earliest end any source gives: access must end by the
-	// earliest date anyone declared.
+	// earliest date anyone declared. end is the same, parsed.
 	endDate    string
-	endsAt     time.Time
+	end        lifecycle.EndDate
 	terminated bool
 	// terminatedAt is when a plan first saw the termination (the roster
 	// data source's ends_at in its ended map), zero if unknown.
@@ -44,12 +43,9 @@ type identities struct {
 	loc    *time.Location
 	// ends remembers parsed end dates: a roster repeats a few dates many
 	// times, and often in a row (lastEnd).
-	ends    map[string]time.Time
-	lastEnd struct {
-		date string
-		at   time.Time
-	}
-	slab slab[identity]
+	ends    map[string]lifecycle.EndDate
+	lastEnd lifecycle.EndDate
+	slab    slab[identity]
 }
 
 // slab hands out pointers to values allocated a block at a time: a state
@@ -67,7 +63,7 @@ func (s *slab[T]) new() *T {
 }
 
 func newIdentities(loc *time.Location) *identities {
-	return &identities{byName: map[string]*identity{}, loc: loc, ends: map[string]time.Time{}}
+	return &identities{byName: map[string]*identity{}, loc: loc, ends: map[string]lifecycle.EndDate{}}
 }
 
 func (ids *identities) get(name string) *identity {
@@ -86,23 +82,23 @@ func (ids *identities) addEnd(id *identity, endDate string) {
 	if endDate == "" {
 		return
 	}
-	ends, ok := ids.lastEnd.at, endDate == ids.lastEnd.date
+	end, ok := ids.lastEnd, endDate == ids.lastEnd.String()
 	if !ok {
-		ends, ok = ids.ends[endDate]
+		end, ok = ids.ends[endDate]
 	}
 	if !ok {
 		e, err := lifecycle.ParseEndDate(endDate, ids.loc)
 		if err != nil {
 			return // sources validate end dates before they get here
 		}
-		ends = e.EndsAt()
+		end = e
 		if len(ids.ends) < 4096 {
-			ids.ends[endDate] = ends
+			ids.ends[endDate] = end
 		}
 	}
-	ids.lastEnd.date, ids.lastEnd.at = endDate, ends
-	if id.endDate == "" || ends.Before(id.endsAt) {
-		id.endDate, id.endsAt = endDate, ends
+	ids.lastEnd = end
+	if id.endDate == "" || end.EndsAt().Before(id.end.EndsAt()) {
+		id.endDate, id.end = endDate, end
 	}
 }
 
@@ -162,47 +158,30 @@ func (ids *identities) fromRosterEntry(e state.RosterEntry, loc locate.Location)
 	}
 }
 
-// judge decides an identity's standing at now, the way lifecycle does: an
-// exception holds an ended identity until the exception's own expiry; an
-// expired exception ends it; an exception without an approver is not
-// honoured. It returns the exception's problem ("" if none) for an
-// expired-exception finding.
+// judge decides an identity's standing at now with lifecycle's own
+// judgement, the one the provider's roster makes: an exception holds an
+// ended identity until its own expiry, an expired one ends it, and one
+// without an approver or a readable expiry holds nothing. What only the
+// scanner knows is added around it: an offboarding the ledger recorded ends
+// the identity as a termination in the source does, and the end of a
+// terminated or offboarded identity is when that was first recorded, where
+// known, rather than now. It returns the exception's problem ("" if none)
+// for an expired-exception finding.
 func (id *identity) judge(now time.Time, loc *time.Location) (problem string) {
-	ex := id.exception
-	if ex != nil {
-		exp, err := lifecycle.ParseEndDate(ex.Expires, loc)
-		switch {
-		case strings.TrimSpace(ex.ApprovedBy) == "":
-			problem, ex = "has no approver, so it is not honoured", nil
-		case err != nil:
-			problem, ex = "has an unreadable expiry ("+err.Error()+"), so it is not honoured", nil
-		case exp.Passed(now):
-			problem = "expired on " + ex.Expires
-			id.ended, id.judgedEnd = true, exp.EndsAt()
-			return problem
+	li := lifecycle.Identity{Name: id.name, EndDate: id.endDate, Exception: id.exception}
+	if id.terminated || !id.offboardedAt.IsZero() {
+		li.SourceStatus = lifecycle.SourceTerminated
+	}
+	ev := lifecycle.JudgeParsed(li, id.end, now, lifecycle.Policy{Location: loc})
+	id.ended = ev.Status == lifecycle.StatusEnded
+	id.excepted = ev.Status == lifecycle.StatusExcepted
+	id.judgedEnd = ev.EndsAt
+	if ev.Reason == lifecycle.ReasonTerminatedInSource && id.ended {
+		for _, t := range [...]time.Time{id.terminatedAt, id.offboardedAt} {
+			if !t.IsZero() && t.Before(id.judgedEnd) {
+				id.judgedEnd = t
+			}
 		}
 	}
-	passed := !id.endsAt.IsZero() && !now.Before(id.endsAt)
-	would := id.terminated || passed || !id.offboardedAt.IsZero()
-	if ex != nil && (would || id.endDate == "") {
-		exp, _ := lifecycle.ParseEndDate(ex.Expires, loc)
-		id.excepted, id.judgedEnd = true, exp.EndsAt()
-		return problem
-	}
-	if !would {
-		id.judgedEnd = id.endsAt
-		return problem
-	}
-	id.ended = true
-	end := now
-	if passed {
-		end = id.endsAt
-	}
-	for _, t := range []time.Time{id.terminatedAt, id.offboardedAt} {
-		if !t.IsZero() && t.Before(end) {
-			end = t
-		}
-	}
-	id.judgedEnd = end
-	return problem
+	return ev.ExceptionProblem
 }

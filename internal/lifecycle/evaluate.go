@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,10 @@ type Evaluated struct {
 	// or the exception's expiry for an excepted identity. Zero when the
 	// identity has no end at all.
 	EndsAt time.Time
+	// ExceptionProblem says why the identity's exception did not hold it:
+	// "expired on 2027-06-01", "has no approver, so it is not honoured".
+	// Empty without an exception, or while a valid one is in force.
+	ExceptionProblem string
 }
 
 // Result splits identities by standing. Every identity is in exactly one of
@@ -70,7 +75,7 @@ func Evaluate(ids []Identity, now time.Time, p Policy) (Result, error) {
 
 	var res Result
 	for _, id := range ids {
-		ev := judge(id, now, p)
+		ev := Judge(id, now, p)
 		if ev.Status == StatusEnded {
 			res.Ended = append(res.Ended, ev)
 			continue
@@ -89,17 +94,31 @@ func Evaluate(ids []Identity, now time.Time, p Policy) (Result, error) {
 	return res, nil
 }
 
-// judge decides one valid identity's standing. The order matters: an expired
-// exception ends the identity whatever else holds, so that an exception is
-// never left in place as the control itself.
-func judge(id Identity, now time.Time, p Policy) Evaluated {
-	loc := p.location()
-	ev := Evaluated{Identity: id, Status: StatusActive}
+// Judge decides one identity's standing at now. Evaluate judges every
+// identity of a valid set with it; the scanner judges with it identities it
+// merged from state, rosters and the ledger, which nobody validated as a
+// set. So Judge settles itself what an invalid exception means: an exception
+// without an approver, or without a readable expiry, is no exception. It
+// holds nothing, and Evaluated.ExceptionProblem says why (Validate reports
+// the same exception as an error). An end date that cannot be read counts
+// as none; Validate is what reports it.
+//
+// The order matters: an expired exception ends the identity whatever else
+// holds, so that an exception is never left in place as the control itself.
+func Judge(id Identity, now time.Time, p Policy) Evaluated {
 	var end EndDate
 	if id.EndDate != "" {
-		end, _ = ParseEndDate(id.EndDate, loc) // validated already
-		ev.EndsAt = end.EndsAt()
+		end, _ = ParseEndDate(id.EndDate, p.location())
 	}
+	return JudgeParsed(id, end, now, p)
+}
+
+// JudgeParsed is Judge for a caller that has parsed the end date already:
+// end stands for id.EndDate, which JudgeParsed does not read. The scanner
+// judges identities by the hundred thousand and parses each distinct date
+// once.
+func JudgeParsed(id Identity, end EndDate, now time.Time, p Policy) Evaluated {
+	ev := Evaluated{Identity: id, Status: StatusActive, EndsAt: end.EndsAt()}
 
 	var would Reason
 	switch {
@@ -110,12 +129,15 @@ func judge(id Identity, now time.Time, p Policy) Evaluated {
 	}
 
 	if ex := id.Exception; ex != nil {
-		exp, _ := ParseEndDate(ex.Expires, loc) // validated already
-		if exp.Passed(now) {
+		exp, problem := exceptionExpiry(ex, p.location())
+		switch {
+		case problem != "":
+			ev.ExceptionProblem = problem // judged as if it had none
+		case exp.Passed(now):
 			ev.Status, ev.Reason, ev.EndsAt = StatusEnded, ReasonExceptionExpired, exp.EndsAt()
+			ev.ExceptionProblem = "expired on " + ex.Expires
 			return ev
-		}
-		if would != "" || id.EndDate == "" {
+		case would != "" || end.IsZero():
 			// Held by the exception: it ends when the exception does.
 			ev.Status, ev.Reason, ev.EndsAt = StatusExcepted, would, exp.EndsAt()
 			return ev
@@ -133,6 +155,22 @@ func judge(id Identity, now time.Time, p Policy) Evaluated {
 		ev.Status = StatusExpiring
 	}
 	return ev
+}
+
+// exceptionExpiry parses an exception's expiry, or says why the exception
+// cannot be honoured: it has no approver, or no readable expiry.
+func exceptionExpiry(ex *Exception, loc *time.Location) (EndDate, string) {
+	if strings.TrimSpace(ex.ApprovedBy) == "" {
+		return EndDate{}, "has no approver, so it is not honoured"
+	}
+	if ex.Expires == "" {
+		return EndDate{}, "has no expiry, so it is not honoured"
+	}
+	exp, err := ParseEndDate(ex.Expires, loc)
+	if err != nil {
+		return EndDate{}, "has an unreadable expiry (" + err.Error() + "), so it is not honoured"
+	}
+	return exp, ""
 }
 
 func sourceName(s string) string {

@@ -226,3 +226,49 @@ func TestRequireEndDateCanBeRelaxed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Judge is what Evaluate runs for each identity, and what the scanner runs
+// for identities nobody validated: an exception without an approver or a
+// readable expiry holds nothing there, and says why.
+func TestJudgeExceptionsThatHoldNothing(t *testing.T) {
+	now := at(t, "2027-06-15T12:00:00Z")
+	p := DefaultPolicy()
+	p.ExpiringWithin = 0
+	for _, c := range []struct {
+		name, end string
+		ex        Exception
+		status    Status
+		reason    Reason
+		endsAt    string
+		problem   string
+	}{
+		{"unapproved, ended", "2027-01-01", Exception{Kind: ExceptionBreakGlass, Reason: "oncall", Expires: "2027-12-31"},
+			StatusEnded, ReasonEndDateReached, "2027-01-02T00:00:00Z", "has no approver, so it is not honoured"},
+		{"unapproved, active", "2027-09-01", Exception{Kind: ExceptionBreakGlass, Reason: "oncall", ApprovedBy: " ", Expires: "2027-12-31"},
+			StatusActive, "", "2027-09-02T00:00:00Z", "has no approver, so it is not honoured"},
+		{"no expiry", "2027-01-01", Exception{Kind: ExceptionLegalHold, Reason: "case", ApprovedBy: "ciso@example.com"},
+			StatusEnded, ReasonEndDateReached, "2027-01-02T00:00:00Z", "has no expiry, so it is not honoured"},
+		{"unreadable expiry", "2027-01-01", Exception{Kind: ExceptionLegalHold, Reason: "case", ApprovedBy: "ciso@example.com", Expires: "soon"},
+			StatusEnded, ReasonEndDateReached, "2027-01-02T00:00:00Z", `has an unreadable expiry (date "soon" is neither`},
+		{"expired", "2029-01-01", Exception{Kind: ExceptionNoAPI, Reason: "legacy", ApprovedBy: "it@example.com", Expires: "2027-06-14"},
+			StatusEnded, ReasonExceptionExpired, "2027-06-15T00:00:00Z", "expired on 2027-06-14"},
+		{"held", "2027-01-01", Exception{Kind: ExceptionLegalHold, Reason: "case", ApprovedBy: "ciso@example.com", Expires: "2027-12-31"},
+			StatusExcepted, ReasonEndDateReached, "2028-01-01T00:00:00Z", ""},
+	} {
+		id := svc("x", c.end)
+		ex := c.ex
+		id.Exception = &ex
+		ev := Judge(id, now, p)
+		if ev.Status != c.status || ev.Reason != c.reason || !ev.EndsAt.Equal(at(t, c.endsAt)) ||
+			!strings.HasPrefix(ev.ExceptionProblem, c.problem) || (c.problem == "") != (ev.ExceptionProblem == "") {
+			t.Errorf("%s: %s/%s until %s, problem %q; want %s/%s until %s, problem %q", c.name,
+				ev.Status, ev.Reason, ev.EndsAt.Format(time.RFC3339), ev.ExceptionProblem, c.status, c.reason, c.endsAt, c.problem)
+		}
+		// A caller that parsed the end date gets the same judgement.
+		end, _ := ParseEndDate(c.end, p.Location)
+		id.EndDate = ""
+		if got := JudgeParsed(id, end, now, p); got.Status != ev.Status || !got.EndsAt.Equal(ev.EndsAt) || got.ExceptionProblem != ev.ExceptionProblem {
+			t.Errorf("%s: JudgeParsed %+v, Judge %+v", c.name, got, ev)
+		}
+	}
+}
