@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -66,16 +67,31 @@ func summaryLine(r Report) string {
 	return line
 }
 
+// writeTable writes one aligned row per finding with what was checked on
+// the line under it, indented: the check is often long, and a column of it
+// would push every other column off a terminal's width.
 func writeTable(w io.Writer, r Report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if len(r.Result.Findings) > 0 {
-		fmt.Fprintln(tw, "SEVERITY\tRULE\tTARGET\tACCOUNT\tIDENTITY\tOWNER\tOVERDUE\tLOCATION")
-		for _, f := range r.Result.Findings {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, orDash(oneLine(f.Target)), orDash(oneLine(f.Account)),
-				orDash(oneLine(f.Identity)), orDash(oneLine(f.Owner)), orDash(scanner.FormatOverdue(f.Overdue)), orDash(oneLine(f.Location.String())))
+	if fs := r.Result.Findings; len(fs) > 0 {
+		// The rows are aligned together first: a line without cells between
+		// them would end tabwriter's column block.
+		var rows bytes.Buffer
+		tw := tabwriter.NewWriter(&rows, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEVERITY\tRULE\tTARGET\tSYSTEM\tACCOUNT\tIDENTITY\tOWNER\tEND DATE\tOVERDUE\tLOCATION")
+		for _, f := range fs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Rule, orDash(oneLine(f.Target)), orDash(oneLine(f.System)),
+				orDash(oneLine(f.Account)), orDash(oneLine(f.Identity)), orDash(oneLine(f.Owner)), orDash(oneLine(f.EndDate)),
+				orDash(scanner.FormatOverdue(f.Overdue)), orDash(oneLine(f.Location.String())))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		lines := bytes.SplitAfter(rows.Bytes(), []byte("\n"))
+		w.Write(lines[0])
+		for i, f := range fs {
+			w.Write(lines[i+1])
+			if f.Checked != "" {
+				fmt.Fprintf(w, "    checked: %s\n", oneLine(f.Checked))
+			}
 		}
 		fmt.Fprintln(w)
 	}
@@ -133,6 +149,23 @@ func nonNil[T any](s []T) []T {
 
 func md(s string) string { return mdtext.Cell(s) }
 
+// checkedLine is a finding's message and what was checked, escaped for a
+// Markdown list item: "… expired on 2031-01-01 (checked: exception expires
+// 2031-01-01)."
+func checkedLine(f scanner.Finding) string {
+	msg := strings.TrimRight(strings.TrimSpace(oneLine(f.Message)), ".")
+	checked := strings.TrimRight(strings.TrimSpace(oneLine(f.Checked)), ".")
+	switch {
+	case msg == "" && checked == "":
+		return "-"
+	case checked == "":
+		return md(msg) + "."
+	case msg == "":
+		return "Checked: " + md(checked) + "."
+	}
+	return md(msg) + " (checked: " + md(checked) + ")."
+}
+
 func writeMarkdown(w io.Writer, r Report) error {
 	res := r.Result
 	fmt.Fprintf(w, "## sunset scan: %s\n\n", summaryLine(r))
@@ -150,17 +183,17 @@ func writeMarkdown(w io.Writer, r Report) error {
 		fmt.Fprintln(w, "No findings.")
 		return nil
 	}
-	fmt.Fprintln(w, "| Severity | Rule | Target | Account | Identity | Owner | End date | Overdue | Location |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| Severity | Rule | Target | System | Account | Identity | Owner | End date | Overdue | Location |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, f := range res.Findings {
-		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s | %s | %s | %s | %s |\n", f.Severity, f.Rule, md(f.Target), md(f.Account), md(f.Identity),
+		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", f.Severity, f.Rule, md(f.Target), md(f.System), md(f.Account), md(f.Identity),
 			md(f.Owner), md(f.EndDate), md(scanner.FormatOverdue(f.Overdue)), md(f.Location.String()))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "<details><summary>What was checked</summary>")
 	fmt.Fprintln(w)
 	for _, f := range res.Findings {
-		fmt.Fprintf(w, "- **%s** %s: %s\n", f.Rule, md(f.Message), md(f.Checked))
+		fmt.Fprintf(w, "- **%s** %s\n", f.Rule, checkedLine(f))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "</details>")

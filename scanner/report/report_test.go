@@ -94,14 +94,35 @@ func TestMarkdownEscapesHostileNames(t *testing.T) {
 	}
 	for _, line := range strings.Split(out, "\n") {
 		if strings.HasPrefix(line, "| critical") || strings.HasPrefix(line, "| high") {
-			if n := strings.Count(strings.ReplaceAll(line, `\|`, ""), "|"); n != 10 {
-				t.Errorf("row has %d cell separators, want 10: %s", n, line)
+			if n := strings.Count(strings.ReplaceAll(line, `\|`, ""), "|"); n != 11 {
+				t.Errorf("row has %d cell separators, want 11: %s", n, line)
 			}
 		}
 	}
-	for _, want := range []string{"## sunset scan: 4 findings, 2 critical, 1 high, 1 low", "**Incomplete scan.**", "NHI1:2025 Improper Offboarding | PR.AA-05", "13d12h", "infra/roles.tf:12"} {
+	for _, want := range []string{"## sunset scan: 4 findings, 2 critical, 1 high, 1 low", "**Incomplete scan.**", "NHI1:2025 Improper Offboarding | PR.AA-05", "13d12h", "infra/roles.tf:12",
+		"| Severity | Rule | Target | System | Account | Identity | Owner | End date | Overdue | Location |",
+		"| critical | `stale-access` | warehouse | postgresql | bob | bob | hr&#64;example.com | 2027-06-01 | 13d12h | infra/roles.tf:12 |",
+		"- **stale-access** bob is still usable (checked: rolcanlogin=true, 1 session).\n",
+		"- **ledger-tampered** broken.\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// The list of what was checked joins a message that ends a sentence and a
+// check without doubling or misplacing the period.
+func TestMarkdownCheckedLine(t *testing.T) {
+	for _, c := range []struct{ msg, checked, want string }{
+		{"The exception of identity x expired on 2031-01-01.", "exception expires 2031-01-01",
+			"The exception of identity x expired on 2031-01-01 (checked: exception expires 2031-01-01)."},
+		{"no period", "a check.", "no period (checked: a check)."},
+		{"Only a message.", "", "Only a message."},
+		{"", "only a check", "Checked: only a check."},
+		{"", "", "-"},
+	} {
+		if got := checkedLine(scanner.Finding{Message: c.msg, Checked: c.checked}); got != c.want {
+			t.Errorf("%q + %q = %q, want %q", c.msg, c.checked, got, c.want)
 		}
 	}
 }
@@ -110,13 +131,29 @@ func TestTableIsAligned(t *testing.T) {
 	out := render(t, "table", sample())
 	lines := strings.Split(out, "\n")
 	header := lines[0]
-	col := strings.Index(header, "ACCOUNT")
-	for _, l := range lines[1:5] {
-		if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
-			t.Errorf("column ACCOUNT not aligned at %d in %q", col, l)
+	if got, want := strings.Join(strings.Fields(header), " "), "SEVERITY RULE TARGET SYSTEM ACCOUNT IDENTITY OWNER END DATE OVERDUE LOCATION"; got != want {
+		t.Errorf("header = %q, want the columns %q", got, want)
+	}
+	// Each row, then what was checked for it (when anything was) indented
+	// under it; the checks do not break the rows' alignment.
+	rows := []string{lines[1], lines[3], lines[5], lines[6]}
+	for _, name := range []string{"SYSTEM", "ACCOUNT", "END DATE", "LOCATION"} {
+		col := strings.Index(header, name)
+		for _, l := range rows {
+			if len(l) <= col || l[col-1] != ' ' || l[col] == ' ' {
+				t.Errorf("column %s not aligned at %d in %q", name, col, l)
+			}
 		}
 	}
-	if strings.Count(out, "\n") != 9 || !strings.Contains(out, "INCOMPLETE scan") || !strings.Contains(out, "4 findings, 2 critical, 1 high, 1 low at 2027-06-15T12:00:00Z (SLA 1d)") {
+	for i, want := range map[int]string{2: "    checked: rolcanlogin=true, 1 session", 4: "    checked: rolcanlogin=true"} {
+		if lines[i] != want {
+			t.Errorf("line %d = %q, want %q", i, lines[i], want)
+		}
+	}
+	if !strings.Contains(lines[1], "postgresql") || !strings.Contains(lines[1], "2027-06-01") || !strings.Contains(lines[1], "13d12h") {
+		t.Errorf("row lacks the system, end date or overdue time: %q", lines[1])
+	}
+	if strings.Count(out, "\n") != 11 || !strings.Contains(out, "INCOMPLETE scan") || !strings.Contains(out, "4 findings, 2 critical, 1 high, 1 low at 2027-06-15T12:00:00Z (SLA 1d)") {
 		t.Errorf("table:\n%s", out)
 	}
 }
