@@ -139,7 +139,8 @@ func strictFields(n *yaml.Node) error {
 
 // Apply splits findings into those still reported and those suppressed at
 // now. notices says, one line each, which entries expired (and so no longer
-// suppress) and which match no finding any more.
+// suppress) and which unexpired entries match no finding any more, so that
+// an acceptance of something fixed is removed before it can hide its return.
 func (b *Baseline) Apply(findings []scanner.Finding, now time.Time) (kept, suppressed []scanner.Finding, notices []string) {
 	if b == nil {
 		return findings, nil, nil
@@ -166,12 +167,16 @@ func (b *Baseline) Apply(findings []scanner.Finding, now time.Time) (kept, suppr
 		present[f.Fingerprint] = f
 	}
 	for _, e := range b.Entries {
-		if e.Expires.Passed(now) {
-			if f, ok := present[e.Fingerprint]; ok {
-				notices = append(notices, fmt.Sprintf("baseline %s:%d: the acceptance of %s (%s %s/%s, %q) expired on %s; the finding is reported again", b.File, e.Line, e.Fingerprint, f.Rule, f.Target, f.Account, e.Reason, e.Expires))
-			} else {
-				notices = append(notices, fmt.Sprintf("baseline %s:%d: the acceptance of %s expired on %s; remove the entry", b.File, e.Line, e.Fingerprint, e.Expires))
+		if !e.Expires.Passed(now) {
+			if !used[e.Fingerprint] {
+				notices = append(notices, fmt.Sprintf("baseline %s:%d: the acceptance of %s (%q, until %s) matches no finding of this scan; remove the entry if what it accepted is gone", b.File, e.Line, e.Fingerprint, e.Reason, e.Expires))
 			}
+			continue
+		}
+		if f, ok := present[e.Fingerprint]; ok {
+			notices = append(notices, fmt.Sprintf("baseline %s:%d: the acceptance of %s (%s %s/%s, %q) expired on %s; the finding is reported again", b.File, e.Line, e.Fingerprint, f.Rule, f.Target, f.Account, e.Reason, e.Expires))
+		} else {
+			notices = append(notices, fmt.Sprintf("baseline %s:%d: the acceptance of %s expired on %s; remove the entry", b.File, e.Line, e.Fingerprint, e.Expires))
 		}
 	}
 	return kept, suppressed, notices

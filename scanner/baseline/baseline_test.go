@@ -24,6 +24,10 @@ func TestApply(t *testing.T) {
     reason: long gone
     approved_by: ciso@example.com
     expires: 2027-01-01
+  - fingerprint: `+fp("fixed")+`
+    reason: decommissioned next week
+    approved_by: ciso@example.com
+    expires: 2027-12-31
 `), "baseline.yaml", time.UTC)
 	if err != nil {
 		t.Fatal(err)
@@ -38,9 +42,15 @@ func TestApply(t *testing.T) {
 		t.Fatalf("kept %v suppressed %v", kept, supp)
 	}
 	all := strings.Join(notices, "\n")
-	if len(notices) != 2 || !strings.Contains(all, "baseline.yaml:7: the acceptance of "+fp("old")+" (unmanaged-account w/old, \"migration\") expired on 2027-06-01; the finding is reported again") ||
-		!strings.Contains(all, "baseline.yaml:11: the acceptance of "+fp("gone")+" expired on 2027-01-01; remove the entry") {
-		t.Fatalf("notices:\n%s", all)
+	// One line per entry that needs attention, in the file's order: the
+	// expired ones, and the unexpired one that no finding matches any more.
+	want := []string{
+		"baseline baseline.yaml:7: the acceptance of " + fp("old") + " (unmanaged-account w/old, \"migration\") expired on 2027-06-01; the finding is reported again",
+		"baseline baseline.yaml:11: the acceptance of " + fp("gone") + " expired on 2027-01-01; remove the entry",
+		"baseline baseline.yaml:15: the acceptance of " + fp("fixed") + " (\"decommissioned next week\", until 2027-12-31) matches no finding of this scan; remove the entry if what it accepted is gone",
+	}
+	if all != strings.Join(want, "\n") {
+		t.Fatalf("notices:\n%s\nwant:\n%s", all, strings.Join(want, "\n"))
 	}
 	// The last day of an entry still suppresses; the next midnight does not.
 	if _, s, _ := b.Apply(fs[1:2], time.Date(2027, 6, 1, 23, 59, 0, 0, time.UTC)); len(s) != 1 {
