@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Go fuzz target in the module for FUZZTIME each (default 15s, as
-# CI does; `make fuzz` runs them longer). Targets are discovered with
+# Runs every Go fuzz target in the module for FUZZTIME each (default 15s; CI
+# runs 10s, `make fuzz` 2m). Targets are discovered with
 # `go test -list`, so a new Fuzz function is fuzzed without editing this.
 # Prints execs per second and total execs per target; a crash fails the run
 # and leaves the crashing input under the package's testdata/fuzz/.

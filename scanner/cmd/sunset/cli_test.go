@@ -93,8 +93,10 @@ func (r result) String() string {
 
 func TestVersionAndHelp(t *testing.T) {
 	dir := t.TempDir()
-	if r := sunset(t, dir, nil, "version"); r.code != 0 || r.stdout != "sunset 9.9.9-test\n" {
-		t.Fatalf("version: %s", r)
+	for _, arg := range []string{"version", "--version", "-v"} {
+		if r := sunset(t, dir, nil, arg); r.code != 0 || r.stdout != "sunset 9.9.9-test\n" {
+			t.Fatalf("%s: %s", arg, r)
+		}
 	}
 	for _, args := range [][]string{{"--help"}, {"scan", "--help"}, {"review", "--help"}, {"evidence", "verify", "--help"}, {"evidence", "report", "--help"}} {
 		r := sunset(t, dir, nil, args...)
@@ -115,16 +117,28 @@ func TestVersionAndHelp(t *testing.T) {
 
 // Every flag of every command explains itself with an example.
 func TestEveryFlagHasAnExample(t *testing.T) {
+	seen := map[*pflag.Flag]bool{}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
-		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		// Cobra adds --help and --version when a command runs; add them now,
+		// so that the flags checked are the flags --help lists, the root's
+		// and the inherited persistent ones included.
+		c.InitDefaultHelpFlag()
+		c.InitDefaultVersionFlag()
+		check := func(f *pflag.Flag) {
+			if seen[f] {
+				return
+			}
+			seen[f] = true
 			if f.Name != "help" && !strings.Contains(f.Usage, "e.g.") {
 				t.Errorf("%s --%s: usage %q has no example", c.CommandPath(), f.Name, f.Usage)
 			}
 			if strings.Contains(f.Usage, "`") {
 				t.Errorf("%s --%s: a backquote in the usage becomes the value's name in --help", c.CommandPath(), f.Name)
 			}
-		})
+		}
+		c.LocalFlags().VisitAll(check)
+		c.InheritedFlags().VisitAll(check)
 		if c.Runnable() && c.Example == "" && c.Name() != "version" {
 			t.Errorf("%s has no example", c.CommandPath())
 		}
@@ -132,7 +146,11 @@ func TestEveryFlagHasAnExample(t *testing.T) {
 			walk(sub)
 		}
 	}
-	walk(newRoot(&bytes.Buffer{}, &bytes.Buffer{}))
+	root := newRoot(&bytes.Buffer{}, &bytes.Buffer{})
+	walk(root)
+	if f := root.Flags().Lookup("version"); f == nil || !seen[f] || f.Shorthand != "v" {
+		t.Errorf("the root's -v/--version was not checked: %v", f)
+	}
 }
 
 func writeLedger(t *testing.T, dir string, n int) string {

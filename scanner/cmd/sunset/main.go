@@ -77,6 +77,8 @@ incomplete scan.`,
 		Version:       version,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	// Declared here rather than left to cobra, so that its help has an example.
+	root.Flags().BoolP("version", "v", false, "print the version and exit, e.g. sunset --version")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetVersionTemplate("sunset {{.Version}}\n")
