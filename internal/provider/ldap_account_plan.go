@@ -162,6 +162,8 @@ func (r *ldapAccountResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if r.rt.guardPlannedDestroy(ctx, req, resp, "sunset_ldap_account", "id") {
 		return
 	}
+	// A changed DN or object_classes replaces the entry (below).
+	defer r.rt.guardPlannedReplace(ctx, req, resp, "sunset_ldap_account", "id")
 	var plan, state, config ldapAccountModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)

@@ -129,15 +129,15 @@ func (p *sunsetProvider) Schema(_ context.Context, _ provider.SchemaRequest, res
 			"targets": targetsSchema(),
 			"safeguards": schema.SingleNestedAttribute{
 				Optional:            true,
-				MarkdownDescription: "Protection against mass revocation by accident, such as a truncated HR export. A plan that would destroy more sunset identity and credential resources than `max_revocations` fails until someone acknowledges the exact number.",
+				MarkdownDescription: "Protection against mass revocation by accident, such as a truncated HR export. A plan that would destroy more sunset identity and credential resources than `max_revocations` fails until someone acknowledges the exact number. A replacement counts as a destroy: it revokes the old credential.",
 				Attributes: map[string]schema.Attribute{
 					"max_revocations": schema.Int64Attribute{
 						Optional:            true,
-						MarkdownDescription: fmt.Sprintf("Most sunset resources one plan may destroy without an acknowledgement. Default %d.", safeguard.DefaultLimit),
+						MarkdownDescription: fmt.Sprintf("Most sunset resources one plan may destroy or replace without an acknowledgement. Default %d.", safeguard.DefaultLimit),
 					},
 					"acknowledge_revocations": schema.Int64Attribute{
 						Optional:            true,
-						MarkdownDescription: "The exact number of sunset resources the plan destroys, acknowledged after checking the plan. A plan of any other size fails. Also read from `SUNSET_ACKNOWLEDGE_REVOCATIONS`. Remove it after the apply.",
+						MarkdownDescription: "The exact number of sunset resources the plan destroys or replaces, acknowledged after checking the plan. A plan above `max_revocations` of any other size fails; a plan within `max_revocations` needs no acknowledgement and passes with a warning that this one was not needed. Also read from `SUNSET_ACKNOWLEDGE_REVOCATIONS`. Remove it after the apply.",
 					},
 				},
 			},
@@ -330,14 +330,16 @@ func breakerFromConfig(m *safeguardsModel, getenv func(string) string) (*safegua
 			ack = &n
 		}
 	}
+	opts := safeguard.Options{AckName: "safeguards.acknowledge_revocations"}
 	if s := getenv(AcknowledgeEnv); s != "" && ack == nil {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			return nil, &attrError{at.AtName("acknowledge_revocations"), fmt.Sprintf("%s=%q is not a positive whole number", AcknowledgeEnv, s)}
 		}
 		ack = &n
+		opts.AckName = AcknowledgeEnv
 	}
-	return safeguard.New(limit, ack, safeguard.Options{}), nil
+	return safeguard.New(limit, ack, opts), nil
 }
 
 // shipperFromConfig sets up delivery of evidence to a collector when

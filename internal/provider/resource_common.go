@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -42,18 +43,132 @@ func known(v interface {
 	return !v.IsNull() && !v.IsUnknown()
 }
 
-// guardPlannedDestroy is the start of every resource's ModifyPlan. When
-// the plan destroys the resource, it counts the destroy against the
-// mass-revocation breaker, under the resource's key attribute, and returns
-// true: there is no plan left to modify.
+// guardPlannedDestroy is the start of every resource's ModifyPlan. It
+// counts against the mass-revocation breaker, under the resource's key
+// attribute in state, every plan that revokes the resource's access:
+//
+//   - a destroy: it returns true, as there is no plan left to modify;
+//   - a replacement that an attribute's plan modifier requires (a changed
+//     `target`, `name`, `group_id`…): replacing destroys the old object,
+//     which revokes its access just as a destroy does. It returns false, and
+//     the resource plans the new object as usual.
+//
+// The framework runs attribute plan modifiers before the resource's
+// ModifyPlan but does not pass their RequiresReplace on to it, so the
+// modifiers are asked again here (schemaRequiresReplace). A ModifyPlan that
+// adds to resp.RequiresReplace itself defers guardPlannedReplace.
 func (rt *runtime) guardPlannedDestroy(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, resourceType, keyAttribute string) bool {
-	if !req.Plan.Raw.IsNull() {
-		return false
+	switch {
+	case req.State.Raw.IsNull():
+		return false // a create
+	case req.Plan.Raw.IsNull():
+		resp.Diagnostics.Append(rt.guardDestroy(ctx, resourceType, stateKey(ctx, req, resp, keyAttribute))...)
+		return true
+	case schemaRequiresReplace(ctx, req, &resp.Diagnostics):
+		resp.Diagnostics.Append(rt.guardDestroy(ctx, resourceType, stateKey(ctx, req, resp, keyAttribute)+" (replace)")...)
 	}
+	return false
+}
+
+// guardPlannedReplace is deferred, after guardPlannedDestroy, by a
+// ModifyPlan that decides replacement itself (appends to
+// resp.RequiresReplace): at its end it counts that replacement against the
+// breaker, unless guardPlannedDestroy already counted one.
+func (rt *runtime) guardPlannedReplace(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, resourceType, keyAttribute string) {
+	if len(resp.RequiresReplace) == 0 || req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var diags diag.Diagnostics
+	if schemaRequiresReplace(ctx, req, &diags) {
+		return // counted at the start
+	}
+	resp.Diagnostics.Append(rt.guardDestroy(ctx, resourceType, stateKey(ctx, req, resp, keyAttribute)+" (replace)")...)
+}
+
+// stateKey is the resource's key attribute in prior state, naming it in a
+// breaker error.
+func stateKey(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, keyAttribute string) string {
 	var key types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(keyAttribute), &key)...)
-	resp.Diagnostics.Append(rt.guardDestroy(ctx, resourceType, key.ValueString())...)
-	return true
+	return key.ValueString()
+}
+
+// schemaRequiresReplace asks the plan modifiers of the resource's top-level
+// attributes, as the framework did before ModifyPlan, whether this update
+// of an existing object requires replacing it. Nested attributes carry no
+// plan modifiers in this provider (TestSchemaRequiresReplaceSeesEveryPlanModifier).
+func schemaRequiresReplace(ctx context.Context, req resource.ModifyPlanRequest, diags *diag.Diagnostics) bool {
+	s, ok := req.Plan.Schema.(schema.Schema)
+	if !ok {
+		return false
+	}
+	for name, a := range s.Attributes {
+		p := path.Root(name)
+		var replace bool
+		switch a := a.(type) {
+		case schema.StringAttribute:
+			replace = askModifiers(ctx, req, p, diags, a.PlanModifiers, func(m planmodifier.String, cfg, plan, state types.String) bool {
+				r := &planmodifier.StringResponse{PlanValue: plan}
+				m.PlanModifyString(ctx, planmodifier.StringRequest{Path: p, Config: req.Config, ConfigValue: cfg, Plan: req.Plan, PlanValue: plan, State: req.State, StateValue: state, Private: req.Private}, r)
+				return r.RequiresReplace
+			})
+		case schema.Int64Attribute:
+			replace = askModifiers(ctx, req, p, diags, a.PlanModifiers, func(m planmodifier.Int64, cfg, plan, state types.Int64) bool {
+				r := &planmodifier.Int64Response{PlanValue: plan}
+				m.PlanModifyInt64(ctx, planmodifier.Int64Request{Path: p, Config: req.Config, ConfigValue: cfg, Plan: req.Plan, PlanValue: plan, State: req.State, StateValue: state, Private: req.Private}, r)
+				return r.RequiresReplace
+			})
+		case schema.BoolAttribute:
+			replace = askModifiers(ctx, req, p, diags, a.PlanModifiers, func(m planmodifier.Bool, cfg, plan, state types.Bool) bool {
+				r := &planmodifier.BoolResponse{PlanValue: plan}
+				m.PlanModifyBool(ctx, planmodifier.BoolRequest{Path: p, Config: req.Config, ConfigValue: cfg, Plan: req.Plan, PlanValue: plan, State: req.State, StateValue: state, Private: req.Private}, r)
+				return r.RequiresReplace
+			})
+		case schema.ListAttribute:
+			replace = askModifiers(ctx, req, p, diags, a.PlanModifiers, func(m planmodifier.List, cfg, plan, state types.List) bool {
+				r := &planmodifier.ListResponse{PlanValue: plan}
+				m.PlanModifyList(ctx, planmodifier.ListRequest{Path: p, Config: req.Config, ConfigValue: cfg, Plan: req.Plan, PlanValue: plan, State: req.State, StateValue: state, Private: req.Private}, r)
+				return r.RequiresReplace
+			})
+		case schema.SetAttribute:
+			replace = askModifiers(ctx, req, p, diags, a.PlanModifiers, func(m planmodifier.Set, cfg, plan, state types.Set) bool {
+				r := &planmodifier.SetResponse{PlanValue: plan}
+				m.PlanModifySet(ctx, planmodifier.SetRequest{Path: p, Config: req.Config, ConfigValue: cfg, Plan: req.Plan, PlanValue: plan, State: req.State, StateValue: state, Private: req.Private}, r)
+				return r.RequiresReplace
+			})
+		case schema.MapAttribute:
+			replace = askModifiers(ctx, req, p, diags, a.PlanModifiers, func(m planmodifier.Map, cfg, plan, state types.Map) bool {
+				r := &planmodifier.MapResponse{PlanValue: plan}
+				m.PlanModifyMap(ctx, planmodifier.MapRequest{Path: p, Config: req.Config, ConfigValue: cfg, Plan: req.Plan, PlanValue: plan, State: req.State, StateValue: state, Private: req.Private}, r)
+				return r.RequiresReplace
+			})
+		}
+		if replace {
+			return true
+		}
+	}
+	return false
+}
+
+// askModifiers reads one attribute from config, plan and state and reports
+// whether any of its plan modifiers requires replacement.
+func askModifiers[M any, V attr.Value](ctx context.Context, req resource.ModifyPlanRequest, p path.Path, diags *diag.Diagnostics, modifiers []M, ask func(m M, cfg, plan, state V) bool) bool {
+	if len(modifiers) == 0 {
+		return false
+	}
+	var cfg, plan, state V
+	diags.Append(req.Config.GetAttribute(ctx, p, &cfg)...)
+	diags.Append(req.Plan.GetAttribute(ctx, p, &plan)...)
+	diags.Append(req.State.GetAttribute(ctx, p, &state)...)
+	if diags.HasError() {
+		return false
+	}
+	for _, m := range modifiers {
+		if ask(m, cfg, plan, state) {
+			return true
+		}
+	}
+	return false
 }
 
 // ledgerReady opens the evidence ledger before a target is touched: a

@@ -144,15 +144,20 @@ func (rt *runtime) lastDeclaration(name string) (*evidence.IdentityRef, error) {
 }
 
 // guardDestroy is called from every sunset resource's ModifyPlan when the
-// plan destroys it. It counts the destroy against the mass-revocation
-// breaker and fails the plan when the breaker trips.
+// plan destroys or replaces it. It counts the destroy against the
+// mass-revocation breaker and fails the plan when the breaker trips; it
+// warns when an acknowledgement was set that the plan did not need.
 func (rt *runtime) guardDestroy(ctx context.Context, resourceType, id string) diag.Diagnostics {
 	var diags diag.Diagnostics
 	if rt == nil || rt.breaker == nil {
 		return diags
 	}
-	if err := rt.breaker.Destroy(ctx, resourceType+" "+id); err != nil {
+	unneeded, err := rt.breaker.Destroy(ctx, resourceType+" "+id)
+	if err != nil {
 		diags.AddError("Mass-revocation safeguard", err.Error())
+	}
+	if unneeded != nil {
+		diags.AddWarning("Mass-revocation safeguard: acknowledgement not needed", unneeded.String())
 	}
 	return diags
 }
