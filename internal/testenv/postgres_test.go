@@ -182,19 +182,26 @@ func TestMissingBinariesFailInCIAndSkipElsewhere(t *testing.T) {
 		t.Log("UNREACHABLE: got a server without binaries")
 		return
 	}
-	for _, ci := range []string{"true", ""} {
+	for _, env := range []struct {
+		ci, require string
+		fail        bool
+	}{
+		{"true", "", true}, // CI
+		{"", "1", true},    // make test
+		{"", "", false},    // a bare go test on a laptop
+	} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMissingBinariesFailInCIAndSkipElsewhere$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SUNSET_TESTENV_CHILD=1", "SUNSET_PG_BINDIR="+t.TempDir(), "CI="+ci)
+		cmd.Env = append(os.Environ(), "SUNSET_TESTENV_CHILD=1", "SUNSET_PG_BINDIR="+t.TempDir(), "CI="+env.ci, "SUNSET_REQUIRE_SERVERS="+env.require)
 		out, err := cmd.CombinedOutput()
 		text := string(out)
 		if strings.Contains(text, "UNREACHABLE") || !strings.Contains(text, "PostgreSQL server binaries (initdb, postgres) not found") {
-			t.Fatalf("CI=%q: child output lacks the clear message:\n%s", ci, text)
+			t.Fatalf("%+v: child output lacks the clear message:\n%s", env, text)
 		}
-		if ci == "true" && (err == nil || !strings.Contains(text, "--- FAIL")) {
-			t.Errorf("CI=true: want a failure, got err=%v:\n%s", err, text)
+		if env.fail && (err == nil || !strings.Contains(text, "--- FAIL")) {
+			t.Errorf("%+v: want a failure, got err=%v:\n%s", env, err, text)
 		}
-		if ci == "" && (err != nil || !strings.Contains(text, "--- SKIP")) {
-			t.Errorf("CI unset: want a skip, got err=%v:\n%s", err, text)
+		if !env.fail && (err != nil || !strings.Contains(text, "--- SKIP")) {
+			t.Errorf("%+v: want a skip, got err=%v:\n%s", env, err, text)
 		}
 	}
 }
