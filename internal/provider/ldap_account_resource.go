@@ -419,9 +419,10 @@ func (r *ldapAccountResource) Delete(ctx context.Context, req resource.DeleteReq
 		tgt = t
 		return t.ldapClient(ctx)
 	}
+	identity := r.identity(state)
 	resp.Diagnostics.Append(r.rt.revokeAndRecord(ctx, revocation{
 		target: targetName, system: systemLDAP, account: dn,
-		identity: r.identity(state), trigger: r.rt.destroyTrigger(state.ExpiresAt.ValueString()),
+		identity: identity, trigger: r.rt.destroyTrigger(credentialEndDate(identity, state.ExpiresAt.ValueString())),
 		action: action,
 		revoke: func(ctx context.Context) error {
 			c, err := client(ctx)

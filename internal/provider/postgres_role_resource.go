@@ -605,9 +605,10 @@ func (r *postgresRoleResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 	var res postgres.RevokeResult
 	attempted := false
+	identity := r.identity(state)
 	resp.Diagnostics.Append(r.rt.revokeAndRecord(ctx, revocation{
 		target: state.Target.ValueString(), system: systemPostgres, account: name,
-		identity: r.identity(state), trigger: r.rt.destroyTrigger(state.ExpiresAt.ValueString()),
+		identity: identity, trigger: r.rt.destroyTrigger(credentialEndDate(identity, state.ExpiresAt.ValueString())),
 		action: string(opts.Mode),
 		revoke: func(ctx context.Context) error {
 			c, err := client(ctx)

@@ -135,6 +135,17 @@ func (r revocation) attemptDetails() map[string]string {
 	return compactDetails(r.details())
 }
 
+// credentialEndDate is the end date that decides a credential's destroy
+// trigger: its identity's (seen in this run, else declared in the ledger),
+// else the credential's own expiry. A role without an expiry whose identity
+// ended is an end_date_reached revocation, not a removal from configuration.
+func credentialEndDate(identity *evidence.IdentityRef, expiresAt string) string {
+	if identity != nil && identity.EndDate != "" {
+		return identity.EndDate
+	}
+	return expiresAt
+}
+
 // destroyTrigger says why a credential is being destroyed, from what state
 // holds: its end (the identity's end date) has passed, or it was removed
 // from the configuration.
