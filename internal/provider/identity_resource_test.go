@@ -3,9 +3,9 @@ package provider
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -86,15 +86,20 @@ func TestAccIdentityDeclareExtendOffboard(t *testing.T) {
 	})
 }
 
+// The warning as terraform prints it is checked by
+// TestAccPlanWarningsAsTerraformShowsThem; here, that the provider sends it
+// on end_date, naming the identity and its end date.
 func TestAccIdentityEndedStillDeclaredWarnsAndStatusEnded(t *testing.T) {
 	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	ended := day(-2)
+	rec := &diagRecorder{}
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		ProtoV6ProviderFactories: rec.factories(),
 		Steps: []resource.TestStep{{
 			Config: identityConfig(ledger, "", fmt.Sprintf(`  name = "old-bot"
   kind = "bot"
   owner = "ops@example.com"
-  end_date = %q`, day(-2))),
+  end_date = %q`, ended)),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue("sunset_identity.etl", tfjsonpath.New("status"), knownvalue.StringExact("ended")),
 			},
@@ -103,6 +108,8 @@ func TestAccIdentityEndedStillDeclaredWarnsAndStatusEnded(t *testing.T) {
 			return expectLedgerEvents(ledger, []string{"identity.declared:old-bot", "identity.offboarded:old-bot:end_date_reached"})
 		},
 	})
+	rec.expectOn(t, tfprotov6.DiagnosticSeverityWarning, "Identity has ended but is still declared", "end_date",
+		fmt.Sprintf(`Identity "old-bot" ended on %s and is still declared: revocation of its access is overdue.`, ended))
 }
 
 func TestAccIdentityImportUnknownName(t *testing.T) {
@@ -128,52 +135,46 @@ func TestAccIdentityInvalidInput(t *testing.T) {
 	policy := `policy = { max_lifetime = { api_client = "90d" } }`
 	cases := []struct {
 		name, providerExtra, body string
-		want                      *regexp.Regexp
+		want                      wantAttrError
 	}{
 		{"malformed end date", "", `name = "a"
 kind = "human"
 owner = "o"
-end_date = "31/12/2027"`, wrapped(`Invalid end_date`, `date "31/12/2027" is not a valid calendar date (YYYY-MM-DD)`)},
+end_date = "31/12/2027"`, onAttr(`Invalid end_date`, "end_date", `date "31/12/2027" is not a valid calendar date (YYYY-MM-DD)`)},
 		{"end before start", "", fmt.Sprintf(`name = "a"
 kind = "human"
 owner = "o"
 start_date = %q
-end_date = %q`, day(10), day(5)), wrapped(`Invalid end_date`, `is not after start_date`)},
+end_date = %q`, day(10), day(5)), onAttr(`Invalid end_date`, "end_date", `is not after start_date`)},
 		{"empty owner", "", `name = "a"
 kind = "human"
-owner = ""`, wrapped(`Empty owner`, `owner must name an accountable owner`)},
+owner = ""`, onAttr(`Empty owner`, "owner", `owner must name an accountable owner`)},
 		{"unknown kind", "", `name = "a"
 kind = "robot"
-owner = "o"`, wrapped(`Invalid kind`, `kind "robot" is not one of`)},
+owner = "o"`, onAttr(`Invalid kind`, "kind", `kind "robot" is not one of`)},
 		{"missing end date for a workload", "", `name = "a"
 kind = "workload"
-owner = "o"`, wrapped(`Invalid end_date`, `is required for kind "workload"`)},
+owner = "o"`, onNested(`Invalid end_date`, "end_date", `is required for kind "workload"`)},
 		{"lifetime beyond max_lifetime", policy, fmt.Sprintf(`name = "a"
 kind = "api_client"
 owner = "o"
-end_date = %q`, day(200)), wrapped(`Invalid end_date`, `policy.max_lifetime for kind "api_client" is 90d`)},
+end_date = %q`, day(200)), onAttr(`Invalid end_date`, "end_date", `policy.max_lifetime for kind "api_client" is 90d`)},
 		{"invalid timezone", `timezone = "Mars/Olympus"`, `name = "a"
 kind = "human"
-owner = "o"`, wrapped(`Invalid timezone`, `Mars/Olympus`)},
+owner = "o"`, onAttr(`Invalid timezone`, "timezone", `Mars/Olympus`)},
 		{"invalid max_lifetime", `policy = { max_lifetime = { api_client = "forever" } }`, `name = "a"
 kind = "human"
-owner = "o"`, wrapped(`Invalid policy`, `duration "forever"`)},
+owner = "o"`, onNested(`Invalid policy`, `policy.max_lifetime["api_client"]`, `duration "forever"`)},
 		{"target with two blocks", `targets = { warehouse = { postgres = { dsn = "postgres://x" }, scim = { url = "https://x" } } }`, `name = "a"
 kind = "human"
-owner = "o"`, wrapped(`Target needs exactly one connector block`, `Target "warehouse" holds 2 connector blocks (postgres, scim)`)},
+owner = "o"`, onLine(`Target needs exactly one connector block`, `targets["warehouse"]`, `targets\s*=\s*\{\s*warehouse\s*=`, `Target "warehouse" holds 2 connector blocks (postgres, scim)`)},
 		{"bad target name", `targets = { "my/target" = { postgres = { dsn = "postgres://x" } } }`, `name = "a"
 kind = "human"
-owner = "o"`, wrapped(`Invalid target name`, `Target name "my/target" must start with a letter`)},
+owner = "o"`, onLine(`Invalid target name`, `targets["my/target"]`, `targets\s*=\s*\{\s*"my/target"\s*=`, `Target name "my/target" must start with a letter`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: protoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      identityConfig(ledger, c.providerExtra, c.body),
-					ExpectError: c.want,
-				}},
-			})
+			testAttrError(t, resource.TestStep{Config: identityConfig(ledger, c.providerExtra, c.body)}, c.want)
 		})
 	}
 }

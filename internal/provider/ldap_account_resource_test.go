@@ -849,72 +849,66 @@ func TestAccLDAPAccountInvalidConfig(t *testing.T) {
   }`)
 	cases := []struct {
 		name, body string
-		want       *regexp.Regexp
+		want       wantAttrError
 	}{
-		{"NUL in uid", `uid = "nul\u0000byte"`, wrapped(`Invalid uid`, `control character U+0000`)},
-		{"newline in uid", `uid = "two\nlines"`, wrapped(`Invalid uid`, `control character U+000A`)},
-		{"blank uid", `uid = "  "`, wrapped(`Invalid uid`, `uid is empty`)},
-		{"escaped NUL in dn", `dn = "uid=a\\00b,ou=people,dc=example,dc=org"`, wrapped(`Invalid dn`, `control character U+0000`)},
-		{"not a dn", `dn = "alice"`, wrapped(`Invalid dn`, `is not a valid DN`)},
+		{"NUL in uid", `uid = "nul\u0000byte"`, onAttr(`Invalid uid`, "uid", `control character U+0000`)},
+		{"newline in uid", `uid = "two\nlines"`, onAttr(`Invalid uid`, "uid", `control character U+000A`)},
+		{"blank uid", `uid = "  "`, onAttr(`Invalid uid`, "uid", `uid is empty`)},
+		{"escaped NUL in dn", `dn = "uid=a\\00b,ou=people,dc=example,dc=org"`, onAttr(`Invalid dn`, "dn", `control character U+0000`)},
+		{"not a dn", `dn = "alice"`, onAttr(`Invalid dn`, "dn", `is not a valid DN`)},
 		{"invalid ou", `
 uid = "a"
-ou = "ou=people,,dc=x"`, wrapped(`Invalid ou`, `is not a valid DN`)},
-		{"dn outside base_dn", `dn = "uid=a,ou=groups,dc=example,dc=org"`, wrapped(`Invalid account DN`, `is not under base_dn`)},
+ou = "ou=people,,dc=x"`, onAttr(`Invalid ou`, "ou", `is not a valid DN`)},
+		{"dn outside base_dn", `dn = "uid=a,ou=groups,dc=example,dc=org"`, onAttr(`Invalid account DN`, "dn", `is not under base_dn`)},
 		{"ou outside base_dn", `
 uid = "a"
-ou = "ou=admins,dc=example,dc=org"`, wrapped(`Invalid account DN`, `is not under base_dn`)},
+ou = "ou=admins,dc=example,dc=org"`, onAttr(`Invalid account DN`, "ou", `is not under base_dn`)},
 		{"dn and uid", `
 dn = "uid=a,ou=people,dc=example,dc=org"
-uid = "a"`, wrapped(`Conflicting account names`)},
-		{"no name", `groups = []`, wrapped(`Missing account name`)},
+uid = "a"`, onAttr(`Conflicting account names`, "dn")},
+		{"no name", `groups = []`, onNested(`Missing account name`, "uid")},
 		{"ou without uid", `
 dn = "uid=a,ou=people,dc=example,dc=org"
-ou = "ou=people,dc=example,dc=org"`, wrapped(`ou without uid`)},
+ou = "ou=people,dc=example,dc=org"`, onAttr(`ou without uid`, "ou")},
 		{"password in attributes", `
 uid = "a"
-attributes = { userPassword = ["x"] }`, wrapped(`Reserved attribute`, `managed through password_wo`)},
+attributes = { userPassword = ["x"] }`, onLine(`Reserved attribute`, `attributes["userPassword"]`, `attributes\s*=\s*\{\s*userPassword\s*=`, `managed through password_wo`)},
 		{"lock in attributes", `
 uid = "a"
-attributes = { pwdAccountLockedTime = ["000001010000Z"] }`, wrapped(`Reserved attribute`, `suspended and on_destroy`)},
+attributes = { pwdAccountLockedTime = ["000001010000Z"] }`, onLine(`Reserved attribute`, `attributes["pwdAccountLockedTime"]`, `attributes\s*=\s*\{\s*pwdAccountLockedTime\s*=`, `suspended and on_destroy`)},
 		{"bad attribute name", `
 uid = "a"
-attributes = { "mail)(x" = ["x"] }`, wrapped(`Invalid attributes`, `is not an LDAP attribute name`)},
+attributes = { "mail)(x" = ["x"] }`, onLine(`Invalid attributes`, `attributes["mail)(x"]`, `attributes\s*=\s*\{\s*"mail\)\(x"\s*=`, `is not an LDAP attribute name`)},
 		{"person without sn", `
 uid = "a"
 object_classes = ["inetOrgPerson", "posixAccount"]
-attributes = { cn = ["A"] }`, wrapped(`Missing required attributes`, `require sn`)},
+attributes = { cn = ["A"] }`, onAttr(`Missing required attributes`, "attributes", `require sn`)},
 		{"invalid group", `
 uid = "a"
-groups = ["vpn"]`, wrapped(`Invalid groups`, `is not a valid DN`)},
+groups = ["vpn"]`, onAttr(`Invalid groups`, "groups", `is not a valid DN`)},
 		{"suspended in a group", `
 uid = "a"
 suspended = true
-groups = ["cn=vpn,ou=groups,dc=example,dc=org"]`, wrapped(`A suspended account is in no group`)},
+groups = ["cn=vpn,ou=groups,dc=example,dc=org"]`, onAttr(`A suspended account is in no group`, "groups")},
 		{"password without version", `
 uid = "a"
-password_wo = "secret-pw"`, wrapped(`Missing password_wo_version`)},
+password_wo = "secret-pw"`, onNested(`Missing password_wo_version`, "password_wo_version")},
 		{"bad expires_at", `
 uid = "a"
-expires_at = "31/12/2027"`, wrapped(`Invalid expires_at`)},
+expires_at = "31/12/2027"`, onAttr(`Invalid expires_at`, "expires_at")},
 		{"bad on_destroy", `
 uid = "a"
-on_destroy = "shred"`, wrapped(`on_destroy`, `shred`)},
+on_destroy = "shred"`, onAttr(`Invalid Attribute Value Match`, "on_destroy", `shred`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: protoV6ProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config: prov + fmt.Sprintf(`
+			testAttrError(t, tfresource.TestStep{Config: prov + fmt.Sprintf(`
 resource "sunset_ldap_account" "a" {
   target      = "corp"
   identity_id = "x"
   %s
 }
-`, c.body),
-					ExpectError: c.want,
-				}},
-			})
+`, c.body)}, c.want)
 		})
 	}
 }

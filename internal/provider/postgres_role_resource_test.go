@@ -767,23 +767,23 @@ func TestAccPostgresRoleInvalidConfig(t *testing.T) {
 	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
 	cases := []struct {
 		name, roleName, extra string
-		want                  []string
+		want                  wantAttrError
 	}{
-		{"64 ASCII bytes", strings.Repeat("a", 64), "", []string{"Invalid name", "is 64 bytes; PostgreSQL's limit is 63 bytes"}},
-		{"64 bytes in 32 characters", strings.Repeat("é", 32), "", []string{"Invalid name", "is 64 bytes"}},
-		{"NUL byte", "a\x00b", "", []string{"Invalid name", "contains a NUL byte"}},
-		{"empty name", "", "", []string{"Invalid name", "the role name is empty"}},
-		{"reserved prefix", "pg_sunset", "", []string{"Invalid name", `names starting with "pg_" are reserved`}},
-		{"drop without reassign_to", "sx_inv", `on_destroy = "drop"`, []string{"Missing reassign_to", "DROP OWNED without it would delete"}},
-		{"unknown on_destroy", "sx_inv", `on_destroy = "delete"`, []string{"on_destroy", "value must be one of"}},
-		{"connection limit below -1", "sx_inv", `connection_limit = -2`, []string{"Invalid connection_limit", "use -1 for unlimited"}},
-		{"malformed expires_at", "sx_inv", `expires_at = "31/12/2027"`, []string{"Invalid expires_at", "is not a valid calendar date"}},
-		{"password without version", "sx_inv", `password_wo = "abcdef"`, []string{"Missing password_wo_version"}},
-		{"version without password", "sx_inv", `password_wo_version = 1`, []string{"Missing password_wo", "there is no password to set"}},
-		{"member of itself", "sx_inv", `member_of = ["sx_inv"]`, []string{"Invalid member_of", "cannot be a member of itself"}},
-		{"member_of name too long", "sx_inv", `member_of = ["` + strings.Repeat("g", 64) + `"]`, []string{"Invalid member_of", "is 64 bytes"}},
+		{"64 ASCII bytes", strings.Repeat("a", 64), "", onAttr("Invalid name", "name", "is 64 bytes; PostgreSQL's limit is 63 bytes")},
+		{"64 bytes in 32 characters", strings.Repeat("é", 32), "", onAttr("Invalid name", "name", "is 64 bytes")},
+		{"NUL byte", "a\x00b", "", onAttr("Invalid name", "name", "contains a NUL byte")},
+		{"empty name", "", "", onAttr("Invalid name", "name", "the role name is empty")},
+		{"reserved prefix", "pg_sunset", "", onAttr("Invalid name", "name", `names starting with "pg_" are reserved`)},
+		{"drop without reassign_to", "sx_inv", `on_destroy = "drop"`, onNested("Missing reassign_to", "reassign_to", "DROP OWNED without it would delete")},
+		{"unknown on_destroy", "sx_inv", `on_destroy = "delete"`, onAttr("Invalid Attribute Value Match", "on_destroy", "value must be one of")},
+		{"connection limit below -1", "sx_inv", `connection_limit = -2`, onAttr("Invalid connection_limit", "connection_limit", "use -1 for unlimited")},
+		{"malformed expires_at", "sx_inv", `expires_at = "31/12/2027"`, onAttr("Invalid expires_at", "expires_at", "is not a valid calendar date")},
+		{"password without version", "sx_inv", `password_wo = "abcdef"`, onNested("Missing password_wo_version", "password_wo_version")},
+		{"version without password", "sx_inv", `password_wo_version = 1`, onNested("Missing password_wo", "password_wo", "there is no password to set")},
+		{"member of itself", "sx_inv", `member_of = ["sx_inv"]`, onAttr("Invalid member_of", "member_of", "cannot be a member of itself")},
+		{"member_of name too long", "sx_inv", `member_of = ["` + strings.Repeat("g", 64) + `"]`, onAttr("Invalid member_of", "member_of", "is 64 bytes")},
 		{"reassign_to is the role", "sx_inv", `on_destroy = "drop"
-  reassign_to = "sx_inv"`, []string{"Invalid reassign_to", "names the role being dropped"}},
+  reassign_to = "sx_inv"`, onAttr("Invalid reassign_to", "reassign_to", "names the role being dropped")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -798,14 +798,7 @@ resource "sunset_postgres_role" "r" {
 			if !strings.Contains(c.extra, "expires_at") {
 				body = strings.Replace(body, `identity_id = "x"`, `identity_id = "x"`+"\n  expires_at = \""+day(10)+`"`, 1)
 			}
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: protoV6ProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      pgProvider(ledger, dsn) + body,
-					PlanOnly:    true,
-					ExpectError: wrapped(c.want...),
-				}},
-			})
+			testAttrError(t, tfresource.TestStep{Config: pgProvider(ledger, dsn) + body, PlanOnly: true}, c.want)
 		})
 	}
 }

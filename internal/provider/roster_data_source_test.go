@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -115,8 +116,9 @@ func TestAccRosterFileTerminatedAndExceptions(t *testing.T) {
 	inline := `    "vendor-console" = { kind = "service_account", owner = "it@example.com", end_date = "` + day(-10) + `",
       exception = { kind = "no_api", reason = "vendor console has no API", approved_by = "ciso@example.com", expires = "` + day(5) + `" } }
 `
+	rec := &diagRecorder{}
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: protoV6ProviderFactories,
+		ProtoV6ProviderFactories: rec.factories(),
 		Steps: []resource.TestStep{{
 			Config: gatedConfig(ledger, inline, fmt.Sprintf("file = %q", csv)),
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -129,6 +131,20 @@ func TestAccRosterFileTerminatedAndExceptions(t *testing.T) {
 			},
 		}, allEndedStep(ledger, inline, fmt.Sprintf("file = %q", csv))},
 	})
+	// The plan warns of both ended identities and of the exception, on
+	// the roster as a whole (TestAccPlanWarningsAsTerraformShowsThem checks
+	// what terraform prints). The last step, when everyone has ended, warns
+	// of 4: a summary of its own.
+	rec.expectOn(t, tfprotov6.DiagnosticSeverityWarning, "2 identities have ended", "",
+		"- bob (contractor, owner hr@example.com, terminated in source)",
+		"- carol (human, owner hr@example.com, end date "+day(-3)+")")
+	rec.expectOn(t, tfprotov6.DiagnosticSeverityWarning, "1 identity is held active by an exception", "",
+		"- vendor-console: no_api (vendor console has no API), approved by ciso@example.com, until "+day(5))
+	for _, d := range rec.find(tfprotov6.DiagnosticSeverityWarning, "2 identities have ended") {
+		if strings.Contains(d.Detail, "alice") || strings.Contains(d.Detail, "vendor-console") {
+			t.Errorf("the ended warning names an active identity: %q", d.Detail)
+		}
+	}
 }
 
 func TestAccRosterInvalidInput(t *testing.T) {
@@ -143,29 +159,23 @@ func TestAccRosterInvalidInput(t *testing.T) {
 `
 	cases := []struct {
 		name, identities, extra string
-		want                    *regexp.Regexp
+		want                    wantAttrError
 	}{
-		{"invalid end date", workload("etl", "2027-02-30"), "", wrapped(`Invalid identity end_date`, `identity "etl": end_date: date "2027-02-30" is not a valid calendar date`)},
-		{"end before start", `    "etl" = { kind = "workload", owner = "o", start_date = "` + day(10) + `", end_date = "` + day(5) + `" }` + "\n", "", wrapped(`Invalid identity end_date`, `is not after start_date`)},
-		{"missing required end date", `    "etl" = { kind = "workload", owner = "o" }` + "\n", "", wrapped(`Invalid identity end_date`, `is required for kind "workload" by policy.require_end_date`)},
-		{"exception without approver", noApprover, "", wrapped(`Invalid identity exception.approved_by`, `an exception needs an approver`)},
-		{"unknown kind", `    "etl" = { kind = "robot", owner = "o", end_date = "` + day(5) + `" }` + "\n", "", wrapped(`Invalid identity kind`, `kind "robot" is not one of`)},
-		{"as_of in the past", workload("etl", day(5)), `as_of = "2020-01-01T00:00:00Z"`, wrapped(`as_of is in the past`, `cannot turn the clock back`)},
-		{"malformed as_of", workload("etl", day(5)), `as_of = "tomorrow"`, wrapped(`Invalid as_of`, `"tomorrow" is not an RFC 3339 timestamp`)},
-		{"bad expiring_within", workload("etl", day(5)), `expiring_within = "soon"`, wrapped(`Invalid expiring_within`, `duration "soon"`)},
-		{"name both inline and in file", workload("etl-loader", day(5)), fmt.Sprintf("file = %q", dup), wrapped(`declared twice (inline and file)`)},
-		{"empty export", workload("etl", day(5)), fmt.Sprintf("file = %q", empty), wrapped(`Cannot read the roster file`, `holds no identities`)},
-		{"missing file", workload("etl", day(5)), `file = "/nonexistent/hr.csv"`, wrapped(`Cannot read the roster file`, `no such file or directory`)},
+		{"invalid end date", workload("etl", "2027-02-30"), "", onNested(`Invalid identity end_date`, `identities["etl"].end_date`, `identity "etl": end_date: date "2027-02-30" is not a valid calendar date`)},
+		{"end before start", `    "etl" = { kind = "workload", owner = "o", start_date = "` + day(10) + `", end_date = "` + day(5) + `" }` + "\n", "", onNested(`Invalid identity end_date`, `identities["etl"].end_date`, `is not after start_date`)},
+		{"missing required end date", `    "etl" = { kind = "workload", owner = "o" }` + "\n", "", onNested(`Invalid identity end_date`, `identities["etl"].end_date`, `is required for kind "workload" by policy.require_end_date`)},
+		{"exception without approver", noApprover, "", onNested(`Invalid identity exception.approved_by`, `identities["held"].exception.approved_by`, `an exception needs an approver`)},
+		{"unknown kind", `    "etl" = { kind = "robot", owner = "o", end_date = "` + day(5) + `" }` + "\n", "", onNested(`Invalid identity kind`, `identities["etl"].kind`, `kind "robot" is not one of`)},
+		{"as_of in the past", workload("etl", day(5)), `as_of = "2020-01-01T00:00:00Z"`, onAttr(`as_of is in the past`, "as_of", `cannot turn the clock back`)},
+		{"malformed as_of", workload("etl", day(5)), `as_of = "tomorrow"`, onAttr(`Invalid as_of`, "as_of", `"tomorrow" is not an RFC 3339 timestamp`)},
+		{"bad expiring_within", workload("etl", day(5)), `expiring_within = "soon"`, onAttr(`Invalid expiring_within`, "expiring_within", `duration "soon"`)},
+		{"name both inline and in file", workload("etl-loader", day(5)), fmt.Sprintf("file = %q", dup), onLine(`Invalid identity name`, `identities["etl-loader"]`, `"etl-loader"\s*=`, `declared twice (inline and file)`)},
+		{"empty export", workload("etl", day(5)), fmt.Sprintf("file = %q", empty), onAttr(`Cannot read the roster file`, "file", `holds no identities`)},
+		{"missing file", workload("etl", day(5)), `file = "/nonexistent/hr.csv"`, onAttr(`Cannot read the roster file`, "file", `no such file or directory`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: protoV6ProviderFactories,
-				Steps: []resource.TestStep{{
-					Config:      gatedConfig(ledger, c.identities, c.extra),
-					ExpectError: c.want,
-				}},
-			})
+			testAttrError(t, resource.TestStep{Config: gatedConfig(ledger, c.identities, c.extra)}, c.want)
 		})
 	}
 }

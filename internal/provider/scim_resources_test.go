@@ -1199,22 +1199,22 @@ func TestAccSCIMInvalidConfig(t *testing.T) {
 	ok := target("")
 	cases := []struct {
 		name, config string
-		want         *regexp.Regexp
+		want         wantAttrError
 	}{
-		{"timeout", singleUserConfig(target(`, timeout = "soon"`), ""), wrapped(`Invalid timeout`, `"soon"`)},
-		{"max_attempts", singleUserConfig(target(`, max_attempts = 0`), ""), wrapped(`Invalid max_attempts`, `between 1 and 20`)},
-		{"deprovision", singleUserConfig(target(`, deprovision = "erase"`), ""), wrapped(`Invalid deprovision mode`)},
+		{"timeout", singleUserConfig(target(`, timeout = "soon"`), ""), onNested(`Invalid timeout`, `targets["app"].scim.timeout`, `"soon"`)},
+		{"max_attempts", singleUserConfig(target(`, max_attempts = 0`), ""), onNested(`Invalid max_attempts`, `targets["app"].scim.max_attempts`, `between 1 and 20`)},
+		{"deprovision", singleUserConfig(target(`, deprovision = "erase"`), ""), onNested(`Invalid deprovision mode`, `targets["app"].scim.deprovision`)},
 		{"plain http to a remote host", singleUserConfig(scimProvider(ledger, fmt.Sprintf(`app = { scim = { url = "http://scim.example.com/v2", token_env = %q } }`, scimTokenEnv)), ""),
-			wrapped(`Invalid SCIM target`, `plain http to a non-loopback host`)},
+			onAttr(`Invalid SCIM target`, "target", `plain http to a non-loopback host`)},
 		{"no token", singleUserConfig(scimProvider(ledger, `app = { scim = { url = "http://127.0.0.1:9/scim/v2", token_env = "SUNSET_TEST_UNSET_TOKEN" } }`), ""),
-			wrapped(`Invalid SCIM target`, `target "app" has no token`)},
-		{"missing ca_file", singleUserConfig(target(`, ca_file = "/nonexistent/ca.pem"`), ""), wrapped(`Invalid SCIM target`, `scim.ca_file`, `no such file`)},
-		{"on_destroy", singleUserConfig(ok, `on_destroy = "erase"`), wrapped(`Invalid Attribute Value Match`, `on_destroy`)},
+			onAttr(`Invalid SCIM target`, "target", `target "app" has no token`)},
+		{"missing ca_file", singleUserConfig(target(`, ca_file = "/nonexistent/ca.pem"`), ""), onAttr(`Invalid SCIM target`, "target", `scim.ca_file`, `no such file`)},
+		{"on_destroy", singleUserConfig(ok, `on_destroy = "erase"`), onAttr(`Invalid Attribute Value Match`, "on_destroy", `on_destroy`)},
 		{"two primary emails", singleUserConfig(ok, `emails = [{ value = "a@example.com", primary = true }, { value = "b@example.com", primary = true }]`),
-			wrapped(`More than one primary email`)},
-		{"empty user_name", strings.Replace(singleUserConfig(ok, ""), `"single@example.com"`, `""`, 1), wrapped(`Empty user_name`)},
+			onAttr(`More than one primary email`, "emails")},
+		{"empty user_name", strings.Replace(singleUserConfig(ok, ""), `"single@example.com"`, `""`, 1), onAttr(`Empty user_name`, "user_name")},
 		{"not a scim target", singleUserConfig(providerConfig(ledger, `targets = { app = { postgres = { dsn = "postgres://u:p@127.0.0.1:9/db" } } }`), ""),
-			wrapped(`Invalid target`, `target "app" is a postgres target; this resource needs a scim target`)},
+			onAttr(`Invalid target`, "target", `target "app" is a postgres target; this resource needs a scim target`)},
 		{"group id with a slash", ok + `
 resource "sunset_scim_group_membership" "m" {
   target      = "app"
@@ -1222,14 +1222,11 @@ resource "sunset_scim_group_membership" "m" {
   user_id     = "u"
   identity_id = "i"
 }
-`, wrapped(`Invalid group_id`, `contains "/"`)},
+`, onAttr(`Invalid group_id`, "group_id", `contains "/"`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: protoV6ProviderFactories,
-				Steps:                    []tfresource.TestStep{{Config: c.config, ExpectError: c.want}},
-			})
+			testAttrError(t, tfresource.TestStep{Config: c.config}, c.want)
 		})
 	}
 }

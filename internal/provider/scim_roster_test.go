@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 
 	tfresource "github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -152,40 +150,36 @@ func TestAccSCIMRosterInvalid(t *testing.T) {
 	good := fmt.Sprintf(`target = "idp", default_owner = "hr@example.com", filter = "userName eq \"alice\""`)
 	cases := []struct {
 		name, input, extra string
-		want               string
+		want               wantAttrError
 	}{
 		{"empty directory answer", `target = "idp", default_owner = "o", filter = "userName eq \"nobody\""`, "",
-			`(?s)Empty SCIM roster.*listed no users matching filter userName eq "nobody".*not proof of absence`},
+			onAttr(`Empty SCIM roster`, "scim", `listed no users matching filter userName eq "nobody"`, `not proof of absence`)},
 		{"name both inline and in the directory", good,
 			`identities = { alice = { kind = "workload", owner = "o", end_date = "` + day(5) + `" } }`,
-			`(?s)Invalid identity name.*identity "alice": name: is declared twice \(inline and scim\)`},
+			onLine(`Invalid identity name`, `identities["alice"]`, `identities\s*=\s*\{\s*alice\s*=`, `identity "alice": name: is declared twice (inline and scim)`)},
 		{"names that differ only in case", good,
 			`identities = { Alice = { kind = "workload", owner = "o", end_date = "` + day(5) + `" } }`,
-			`(?s)Cannot read the SCIM directory.*differ only in case`},
+			onAttr(`Cannot read the SCIM directory`, "scim", `differ only in case`)},
 		{"unreadable end date in the directory", fmt.Sprintf(`target = "idp", default_owner = "o", end_date_attribute = %q`, hrEndDate), "",
-			`(?s)Invalid identity end_date.*identity "dave": end_date: .*31/12/2027.*\(SCIM user id [0-9a-f-]+\)`},
+			onNested(`Invalid identity end_date`, "scim.end_date_attribute", `identity "dave": end_date: `, `31/12/2027`, `(SCIM user id `)},
 		{"no owner", `target = "idp", filter = "userName eq \"alice\""`, "",
-			`(?s)Invalid identity owner.*identity "alice": owner: must name an accountable owner`},
+			onNested(`Invalid identity owner`, "scim.owner_attribute", `identity "alice": owner: must name an accountable owner`)},
 		{"unterminated filter string", `target = "idp", default_owner = "o", filter = "userName eq \"alice"`, "",
-			`(?s)Invalid filter.*unterminated string`},
+			onNested(`Invalid filter`, "scim.filter", `unterminated string`)},
 		{"filter the server refuses", `target = "idp", default_owner = "o", filter = "userName xx \"alice\""`, "",
-			`(?s)Cannot read the SCIM directory.*HTTP 400`},
+			onAttr(`Cannot read the SCIM directory`, "scim", `HTTP 400`)},
 		{"invalid attribute path", `target = "idp", default_owner = "o", end_date_attribute = "end date"`, "",
-			`(?s)Invalid end_date_attribute.*is not a SCIM attribute path`},
+			onNested(`Invalid end_date_attribute`, "scim.end_date_attribute", `is not a SCIM attribute path`)},
 		{"unknown target", `target = "nowhere", default_owner = "o"`, "",
-			`(?s)Invalid target.*target "nowhere" is not defined in the provider's targets \(defined: idp\)`},
+			onNested(`Invalid target`, "scim.target", `target "nowhere" is not defined in the provider's targets (defined: idp)`)},
 		{"unknown kind", `target = "idp", default_owner = "o", kind = "robot"`, "",
-			`(?s)Invalid kind.*kind "robot" is not one of`},
+			onNested(`Invalid kind`, "scim.kind", `kind "robot" is not one of`)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tfresource.Test(t, tfresource.TestCase{
-				ProtoV6ProviderFactories: protoV6ProviderFactories,
-				Steps: []tfresource.TestStep{{
-					Config:      provider + fmt.Sprintf("data \"sunset_roster\" \"staff\" {\n  scim = { %s }\n  %s\n}\n", c.input, c.extra),
-					ExpectError: regexp.MustCompile(strings.ReplaceAll(c.want, " ", `\s+`)),
-				}},
-			})
+			testAttrError(t, tfresource.TestStep{
+				Config: provider + fmt.Sprintf("data \"sunset_roster\" \"staff\" {\n  scim = { %s }\n  %s\n}\n", c.input, c.extra),
+			}, c.want)
 		})
 	}
 }
