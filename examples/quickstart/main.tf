@@ -36,11 +36,12 @@ data "sunset_roster" "staff" {
 }
 
 resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
+  for_each  = data.sunset_roster.staff.active
+  name      = each.key
+  kind      = each.value.kind
+  owner     = each.value.owner
+  end_date  = each.value.end_date
+  exception = each.value.exception # an approved hold past end_date, recorded in the ledger
 }
 
 # One login role per identity. VALID UNTIL is the identity's end, so the

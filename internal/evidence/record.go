@@ -68,6 +68,9 @@ const (
 	TriggerRemovedFromConfiguration Trigger = "removed_from_configuration"
 	TriggerReplaced                 Trigger = "replaced"
 	TriggerTerminatedInSource       Trigger = "terminated_in_source"
+	// TriggerExceptionExpired: the end date had passed and the exception
+	// that held the identity past it has expired.
+	TriggerExceptionExpired Trigger = "exception_expired"
 )
 
 // Keys of a ledger.recovered record's Details.

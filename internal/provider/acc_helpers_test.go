@@ -30,11 +30,12 @@ data "sunset_roster" "staff" {
 }
 
 resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
+  for_each  = data.sunset_roster.staff.active
+  name      = each.key
+  kind      = each.value.kind
+  owner     = each.value.owner
+  end_date  = each.value.end_date
+  exception = each.value.exception
 }
 `
 }

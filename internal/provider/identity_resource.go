@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/sunset-iam/terraform-provider-sunset/internal/evidence"
 	"github.com/sunset-iam/terraform-provider-sunset/internal/lifecycle"
@@ -42,6 +43,7 @@ type identityModel struct {
 	Description types.String `tfsdk:"description"`
 	Source      types.String `tfsdk:"source"`
 	Labels      types.Map    `tfsdk:"labels"`
+	Exception   types.Object `tfsdk:"exception"`
 	Status      types.String `tfsdk:"status"`
 }
 
@@ -85,9 +87,19 @@ func (r *identityResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "Where the declaration comes from, such as `inline`, `file` or `hr`.",
 			},
 			"labels": schema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Free-form labels."},
+			"exception": schema.SingleNestedAttribute{
+				Optional:            true,
+				MarkdownDescription: "An approved exception that holds the identity active past its end date until `expires`, such as a legal hold. With the roster, pass `exception = each.value.exception`. It is recorded in the ledger with the declaration and every change; once it expires the identity has ended.",
+				Attributes: map[string]schema.Attribute{
+					"kind":        schema.StringAttribute{Required: true, MarkdownDescription: "`legal_hold`, `break_glass`, `shared_account` or `no_api`."},
+					"reason":      schema.StringAttribute{Required: true, MarkdownDescription: "Why the identity is held past its end."},
+					"approved_by": schema.StringAttribute{Required: true, MarkdownDescription: "Who approved the exception. An exception without an approver is an error."},
+					"expires":     schema.StringAttribute{Required: true, MarkdownDescription: "When the exception ends (`YYYY-MM-DD` or RFC 3339)."},
+				},
+			},
 			"status": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "`active`, or `ended` once the end date has passed (revocation is then overdue).",
+				MarkdownDescription: "`active`; `excepted` when the end date has passed but `exception` holds the identity; `ended` once the end date (and any exception) has passed: revocation is then overdue.",
 			},
 		},
 	}
@@ -123,14 +135,28 @@ func (r *identityResource) ValidateConfig(ctx context.Context, req resource.Vali
 }
 
 func (m identityModel) identity() lifecycle.Identity {
-	return lifecycle.Identity{
+	id := lifecycle.Identity{
 		Name: m.Name.ValueString(), Kind: lifecycle.Kind(m.Kind.ValueString()), Owner: m.Owner.ValueString(),
 		StartDate: m.StartDate.ValueString(), EndDate: m.EndDate.ValueString(), Source: m.Source.ValueString(),
 	}
+	if e := m.exception(); e != nil {
+		id.Exception = &lifecycle.Exception{
+			Kind: lifecycle.ExceptionKind(e.Kind.ValueString()), Reason: e.Reason.ValueString(),
+			ApprovedBy: e.ApprovedBy.ValueString(), Expires: e.Expires.ValueString(),
+		}
+	}
+	return id
 }
 
 func (m identityModel) known() bool {
-	for _, v := range []types.String{m.Name, m.Kind, m.Owner, m.EndDate, m.StartDate} {
+	if m.Exception.IsUnknown() {
+		return false
+	}
+	vals := []types.String{m.Name, m.Kind, m.Owner, m.EndDate, m.StartDate}
+	if e := m.exception(); e != nil {
+		vals = append(vals, e.Kind, e.Reason, e.ApprovedBy, e.Expires)
+	}
+	for _, v := range vals {
 		if v.IsUnknown() {
 			return false
 		}
@@ -138,16 +164,48 @@ func (m identityModel) known() bool {
 	return true
 }
 
-// status is the identity's standing at now: ended once its end date passed.
-func (rt *runtime) identityStatus(m identityModel, now time.Time) string {
-	if m.EndDate.ValueString() == "" {
-		return string(lifecycle.StatusActive)
+// exception is the declared exception; nil when there is none or it is not
+// known yet.
+func (m identityModel) exception() *exceptionModel {
+	if m.Exception.IsNull() || m.Exception.IsUnknown() {
+		return nil
 	}
-	end, err := lifecycle.ParseEndDate(m.EndDate.ValueString(), rt.policy.Location)
-	if err == nil && end.Passed(now) {
+	var e exceptionModel
+	if diags := m.Exception.As(context.Background(), &e, basetypes.ObjectAsOptions{}); diags.HasError() {
+		return nil
+	}
+	return &e
+}
+
+// identityStatus is the identity's standing at now, judged as the roster
+// judges it: ended once its end date passed, unless an approved exception
+// still holds it (excepted); ended, too, once that exception expired.
+func (rt *runtime) identityStatus(m identityModel, now time.Time) string {
+	switch lifecycle.Judge(m.identity(), now, rt.policy).Status {
+	case lifecycle.StatusEnded:
 		return string(lifecycle.StatusEnded)
+	case lifecycle.StatusExcepted:
+		return string(lifecycle.StatusExcepted)
 	}
 	return string(lifecycle.StatusActive)
+}
+
+// exceptionDetail is the exception for a declaration's details; "" (left
+// out) without one.
+func exceptionDetail(m identityModel) string {
+	if m.exception() == nil {
+		return ""
+	}
+	return m.exceptionText()
+}
+
+// exceptionText renders an exception for evidence records; "none" without.
+func (m identityModel) exceptionText() string {
+	e := m.exception()
+	if e == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s until %s, approved by %s: %s", e.Kind.ValueString(), e.Expires.ValueString(), e.ApprovedBy.ValueString(), e.Reason.ValueString())
 }
 
 func (r *identityResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
@@ -164,7 +222,11 @@ func (r *identityResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	now := r.rt.now()
 	for _, p := range lifecycle.Validate(plan.identity(), now, r.rt.policy) {
-		resp.Diagnostics.AddAttributeError(path.Root(p.Field), "Invalid "+p.Field, p.Message)
+		at := path.Empty()
+		for _, part := range strings.Split(p.Field, ".") {
+			at = at.AtName(part)
+		}
+		resp.Diagnostics.AddAttributeError(at, "Invalid "+p.Field, p.Message)
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -195,7 +257,7 @@ func (r *identityResource) Create(ctx context.Context, req resource.CreateReques
 	_, diags := r.rt.record(ctx, evidence.Record{
 		Event:    evidence.EventIdentityDeclared,
 		Identity: identityRef(plan.Name.ValueString(), plan.Kind.ValueString(), plan.Owner.ValueString(), plan.EndDate.ValueString()),
-		Details:  compactDetails(map[string]string{"start_date": plan.StartDate.ValueString(), "source": plan.Source.ValueString()}),
+		Details:  compactDetails(map[string]string{"start_date": plan.StartDate.ValueString(), "source": plan.Source.ValueString(), "exception": exceptionDetail(plan)}),
 	})
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -241,6 +303,9 @@ func (r *identityResource) Update(ctx context.Context, req resource.UpdateReques
 	if !state.Labels.Equal(plan.Labels) {
 		changes["labels"] = evidence.Change{Old: state.Labels.String(), New: plan.Labels.String()}
 	}
+	if old, new := state.exceptionText(), plan.exceptionText(); old != new {
+		changes["exception"] = evidence.Change{Old: old, New: new}
+	}
 	if len(changes) > 0 {
 		_, diags := r.rt.record(ctx, evidence.Record{
 			Event:    evidence.EventIdentityChanged,
@@ -266,8 +331,11 @@ func (r *identityResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	now := r.rt.now()
 	trigger := evidence.TriggerRemovedFromConfiguration
-	if r.rt.identityStatus(state, now) == string(lifecycle.StatusEnded) {
+	if j := lifecycle.Judge(state.identity(), now, r.rt.policy); j.Status == lifecycle.StatusEnded {
 		trigger = evidence.TriggerEndDateReached
+		if j.Reason == lifecycle.ReasonExceptionExpired {
+			trigger = evidence.TriggerExceptionExpired
+		}
 	}
 	removed := now.UTC()
 	// If the ledger cannot be written the destroy fails and the identity
@@ -301,6 +369,7 @@ func (r *identityResource) ImportState(ctx context.Context, req resource.ImportS
 		ID: types.StringValue(name), Name: types.StringValue(name), Kind: types.StringValue(ref.Kind),
 		Owner: types.StringValue(ref.Owner), EndDate: nullIfEmpty(ref.EndDate), StartDate: types.StringNull(),
 		Description: types.StringNull(), Source: types.StringNull(), Labels: types.MapNull(types.StringType),
+		Exception: types.ObjectNull(exceptionAttrTypes),
 	}
 	m.Status = types.StringValue(r.rt.identityStatus(m, r.rt.now()))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)

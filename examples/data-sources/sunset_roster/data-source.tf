@@ -22,11 +22,12 @@ data "sunset_roster" "staff" {
 # Credentials follow the active set: an identity that ends leaves it, and the
 # next plan destroys what was created for it.
 resource "sunset_identity" "staff" {
-  for_each = data.sunset_roster.staff.active
-  name     = each.key
-  kind     = each.value.kind
-  owner    = each.value.owner
-  end_date = each.value.end_date
+  for_each  = data.sunset_roster.staff.active
+  name      = each.key
+  kind      = each.value.kind
+  owner     = each.value.owner
+  end_date  = each.value.end_date
+  exception = each.value.exception # an approved hold past end_date, recorded in the ledger
 }
 
 output "ending_soon" {
