@@ -23,6 +23,14 @@ type lexer struct {
 	eof   bool
 	rerr  error
 	stack []level
+	// handoff, when set, is given the buffer whenever more input is
+	// needed, and returns an empty one of at least size bytes to go on
+	// in: the bytes already read are never moved or overwritten, so that
+	// another goroutine may still be decoding them (see pipeline.go).
+	handoff func(old []byte, size int) ([]byte, error)
+	// topAt and nestedAt are where the last Object's members start in top
+	// and nested.
+	topAt, nestedAt int
 }
 
 type level struct {
@@ -53,7 +61,30 @@ func (l *lexer) more(keep int) (int, error) {
 		}
 		return keep, io.ErrUnexpectedEOF
 	}
-	if keep > 0 && keep >= len(l.buf)/2 {
+	switch {
+	case l.handoff != nil && keep > 0 && len(l.buf) == cap(l.buf):
+		// Bytes before keep may be in use: carry what is kept over into
+		// another buffer, twice the size when it fills half of this one
+		// (a value larger than the buffer).
+		size := cap(l.buf)
+		if len(l.buf)-keep >= size/2 {
+			size *= 2
+		}
+		if size > maxValueBytes {
+			return keep, fmt.Errorf("a single JSON value is larger than %d MiB", maxValueBytes>>20)
+		}
+		nb, err := l.handoff(l.buf, size)
+		if err != nil {
+			// For good: the buffer was handed over, it must not be again.
+			l.eof, l.rerr = true, err
+			return keep, err
+		}
+		nb = append(nb[:0], l.buf[keep:]...)
+		l.base += int64(keep)
+		l.pos -= keep
+		l.buf = nb
+		keep = 0
+	case l.handoff == nil && keep > 0 && keep >= len(l.buf)/2:
 		n := copy(l.buf, l.buf[keep:])
 		l.base += int64(keep)
 		l.buf = l.buf[:n]
@@ -243,11 +274,12 @@ func (l *lexer) Decode(v any) error {
 }
 
 // Object reads the next value, which must be an object, checking it in
-// full in one pass (walker), and records its members in top and, when a
-// member named nestedKey holds an object, that object's members in nested
+// full in one pass (walker), and appends its members to top and, when a
+// member named nestedKey holds an object, that object's members to nested
 // (see walker.object). Spans index Bytes() and are valid until the next
-// read. A value that is not an object is checked, consumed, and refused
-// with errNotObject.
+// read (with a handoff, for as long as the buffer is not reused). A value
+// that is not an object is checked, consumed, and refused with
+// errNotObject; what was appended is then undefined.
 func (l *lexer) Object(top *[]member, nestedKey string, nested *[]member) error {
 	c, err := l.prep()
 	if err != nil {
@@ -258,10 +290,6 @@ func (l *lexer) Object(top *[]member, nestedKey string, nested *[]member) error 
 			return err
 		}
 		return errNotObject
-	}
-	*top = (*top)[:0]
-	if nested != nil {
-		*nested = (*nested)[:0]
 	}
 	return l.walk(top, nestedKey, nested)
 }
@@ -288,15 +316,29 @@ func (l *lexer) Bytes() []byte { return l.buf }
 // walker.object), reading more input and walking again from the value's
 // start while the value goes on past the buffer.
 func (l *lexer) walk(top *[]member, nestedKey string, nested *[]member) error {
+	var topBase, nestedBase int
 	for {
 		var w walker
 		var end int
 		var err error
 		if top != nil {
-			*top = (*top)[:0]
+			topBase = len(*top)
+			if nested != nil {
+				nestedBase = len(*nested)
+			}
+			w.nestedBase = nestedBase
 			end, err = w.object(l.buf, l.pos, top, nestedKey, nested)
 		} else {
 			end, err = w.value(l.buf, l.pos)
+		}
+		if top != nil && err != nil {
+			// Walked again from the start, or refused: what this walk
+			// appended goes. (A handoff may give top and nested other
+			// backing arrays: their lengths are taken again.)
+			*top = (*top)[:topBase]
+			if nested != nil {
+				*nested = (*nested)[:nestedBase]
+			}
 		}
 		if err == errShort {
 			// Read until there is at least twice as much of the value as
@@ -321,6 +363,7 @@ func (l *lexer) walk(top *[]member, nestedKey string, nested *[]member) error {
 		}
 		l.pos = end
 		l.valueDone()
+		l.topAt, l.nestedAt = topBase, nestedBase
 		return nil
 	}
 }

@@ -91,7 +91,9 @@ type RosterEntry struct {
 }
 
 // Visitor receives what a state declares, in file order. A nil func skips
-// that kind. An error stops the read and is returned.
+// that kind. An error stops the read and is returned. The funcs are called
+// one at a time, from a goroutine of the read's own (see pipeline.go), and
+// all before Read returns.
 type Visitor struct {
 	Identity    func(Identity) error
 	Credential  func(Credential) error
@@ -149,21 +151,35 @@ func Read(r io.Reader, file string, v Visitor) (Form, error) {
 }
 
 func readFrom(l *lexer, file string, v Visitor) (Form, error) {
-	d := &decoder{dec: l, file: file, v: v}
-	form, err := d.document()
+	form, err := pipeline(l, &emitter{file: file, v: v})
 	if err != nil {
 		return form, fmt.Errorf("state %s: %w", file, err)
 	}
 	return form, nil
 }
 
+// decoder reads a state's structure and walks the instances of sunset's
+// resources (raw state) or every resource (show -json), checking all of it,
+// and passes them on as items to the emitter, which runs at the same time
+// (pipeline.go).
 type decoder struct {
-	dec  *lexer
+	dec *lexer
+	// items, top and attrs are the batch being filled: the items and
+	// their members and attributes' (values') members.
+	items      []item
+	top, attrs []member
+	// push passes the batch on once it holds enough items.
+	push func() error
+}
+
+// emitter turns walked items into declarations for the Visitor.
+type emitter struct {
 	file string
 	v    Visitor
-	// top and attrs receive an instance's (or a show -json resource's)
-	// members and its attributes' (values') members; reused throughout.
+	// top and attrs are the members of the item being emitted; off is the
+	// stream offset after it, for errors.
 	top, attrs []member
+	off        int64
 	// last holds, per slot, the last value read for an attribute whose
 	// values repeat from instance to instance (kinds, owners, dates, target
 	// names): a value equal to the last one is that same string, not a new
@@ -173,6 +189,9 @@ type decoder struct {
 	lastDate string
 	// addr is where instance addresses are built.
 	addr []byte
+	// forEach is the instance's for_each key when it is a plain string,
+	// as part of its address; "" otherwise.
+	forEach string
 }
 
 // Slots of decoder.last, one per repeating attribute; noSlot for the
@@ -193,7 +212,16 @@ const (
 // errAt adds the byte offset, which is what locates a problem in a state
 // file written on one line by `terraform show -json`.
 func (d *decoder) errAt(format string, args ...any) error {
-	return fmt.Errorf("at byte %d: %s", d.dec.InputOffset(), fmt.Sprintf(format, args...))
+	return errAtOffset(d.dec.InputOffset(), format, args...)
+}
+
+// errAt is the decoder's errAt at the offset after the item being emitted.
+func (e *emitter) errAt(format string, args ...any) error {
+	return errAtOffset(e.off, format, args...)
+}
+
+func errAtOffset(off int64, format string, args ...any) error {
+	return fmt.Errorf("at byte %d: %s", off, fmt.Sprintf(format, args...))
 }
 
 func (d *decoder) delim(want json.Delim, what string) error {
@@ -404,10 +432,12 @@ func (d *decoder) rawResource(i int) error {
 			return nil
 		}
 		for _, raw := range pending {
+			t0, a0 := len(d.top), len(d.attrs)
 			if err := walkObject(raw, &d.top, "attributes", &d.attrs); err != nil {
+				d.top, d.attrs = d.top[:t0], d.attrs[:a0]
 				return d.errAt("%s: an instance is malformed: %v", where(), err)
 			}
-			if err := d.instance(res.mode, res.module, res.typ, res.name, raw); err != nil {
+			if err := d.add(item{mode: res.mode, module: res.module, typ: res.typ, name: res.name, b: raw}, t0, a0); err != nil {
 				return err
 			}
 		}
@@ -438,7 +468,7 @@ func (d *decoder) rawInstances(mode, module, typ, name string) error {
 		if err := d.dec.Object(&d.top, "attributes", &d.attrs); err != nil {
 			return d.errAt("%s: an instance is malformed: %v", what, syntaxMsg(err))
 		}
-		if err := d.instance(mode, module, typ, name, d.dec.Bytes()); err != nil {
+		if err := d.add(item{mode: mode, module: module, typ: typ, name: name, b: d.dec.Bytes()}, d.dec.topAt, d.dec.nestedAt); err != nil {
 			return err
 		}
 	}
@@ -446,8 +476,8 @@ func (d *decoder) rawInstances(mode, module, typ, name string) error {
 }
 
 // instance passes on one raw instance of a sunset resource, walked into
-// d.top (its members) and d.attrs (its attributes' members) over b.
-func (d *decoder) instance(mode, module, typ, name string, b []byte) error {
+// e.top (its members) and e.attrs (its attributes' members) over b.
+func (d *emitter) instance(mode, module, typ, name string, b []byte) error {
 	what := func() string { return address(module, mode, typ, name, nil) } // for errors
 	var indexKey, deposed, attrs, flat span
 	for _, m := range d.top {
@@ -472,10 +502,12 @@ func (d *decoder) instance(mode, module, typ, name string, b []byte) error {
 	// The address is built in a reused buffer, the index key appended
 	// straight from the input when it needs no escaping: one allocation.
 	a := appendAddress(d.addr[:0], module, mode, typ, name)
+	keyAt := -1 // where a plain string key lies in the address
 	if k := b[indexKey.start:indexKey.end]; len(k) > 0 && string(k) != "null" {
 		switch k[0] {
 		case '"':
 			if raw := k[1 : len(k)-1]; !indexKey.esc && plainKey(raw) {
+				keyAt = len(a) + 2
 				a = append(append(append(append(a, '[', '"'), raw...), '"'), ']')
 				break
 			}
@@ -496,6 +528,13 @@ func (d *decoder) instance(mode, module, typ, name string, b []byte) error {
 	}
 	d.addr = a
 	res := Resource{Address: string(a), Module: module, Type: typ, Name: name, Deposed: dep}
+	// An identity's name and a credential's identity_id are usually the
+	// for_each key: they are then that part of the address, not a string
+	// of their own.
+	d.forEach = ""
+	if keyAt >= 0 {
+		d.forEach = res.Address[keyAt : len(res.Address)-2]
+	}
 	if res.Deposed != "" {
 		res.Address += " (deposed " + res.Deposed + ")"
 	}
@@ -517,12 +556,15 @@ func memberName(b []byte, key span) []byte {
 // str reads a walked value that must be a string or null ("" for null).
 // slot (of decoder.last) is for values that repeat from instance to
 // instance.
-func (d *decoder) str(b []byte, v span, slot int) (string, error) {
+func (d *emitter) str(b []byte, v span, slot int) (string, error) {
 	raw := b[v.start:v.end]
 	switch {
 	case len(raw) >= 2 && raw[0] == '"' && !v.esc:
 		raw = raw[1 : len(raw)-1]
 		if slot == noSlot {
+			if string(raw) == d.forEach && d.forEach != "" {
+				return d.forEach, nil
+			}
 			return string(raw), nil
 		}
 		if string(raw) == d.last[slot] {
@@ -673,7 +715,13 @@ func (d *decoder) showResource(what, module string) error {
 	if err := d.dec.Object(&d.top, "values", &d.attrs); err != nil {
 		return d.errAt("%s: a resource is malformed: %v", what, syntaxMsg(err))
 	}
-	b := d.dec.Bytes()
+	return d.add(item{show: true, module: module, name: what, b: d.dec.Bytes()}, d.dec.topAt, d.dec.nestedAt)
+}
+
+// showResource passes on one walked resource of a module's resources,
+// if it is one of sunset's.
+func (d *emitter) showResource(what, module string, b []byte) error {
+	d.forEach = ""
 	var r struct{ address, mode, typ, name, deposed string }
 	var values span
 	for _, m := range d.top {
@@ -727,7 +775,7 @@ type object struct {
 
 // field sets *p to the string value of the member named key; a member
 // that is neither a string nor null is an error naming it.
-func (d *decoder) field(b []byte, v span, key []byte, slot int, p *string) error {
+func (d *emitter) field(b []byte, v span, key []byte, slot int, p *string) error {
 	s, err := d.str(b, v, slot)
 	if err != nil {
 		return fmt.Errorf("%q must be a string: %v", key, err)
@@ -770,7 +818,7 @@ func str(p *string) string {
 }
 
 // emit decodes one sunset instance's attributes and passes it on.
-func (d *decoder) emit(mode string, res Resource, o object) error {
+func (d *emitter) emit(mode string, res Resource, o object) error {
 	attrs := o.b[o.raw.start:o.raw.end]
 	if len(attrs) == 0 || string(attrs) == "null" {
 		return d.errAt("%s has no attributes", res.Address)
@@ -941,7 +989,7 @@ func ParseTime(s string, loc *time.Location) (time.Time, error) {
 
 // validDate is the package's validDate, with the last valid date
 // remembered: instances in a row usually repeat it.
-func (d *decoder) validDate(s string) error {
+func (d *emitter) validDate(s string) error {
 	if s == d.lastDate {
 		return nil
 	}

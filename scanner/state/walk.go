@@ -24,6 +24,9 @@ import (
 type walker struct {
 	depth int
 	final bool
+	// nestedBase is where object's nested members start: the members of
+	// an earlier object named nestedKey are dropped from there.
+	nestedBase int
 }
 
 // span is where a value (or an object key) lies in the walked bytes:
@@ -284,11 +287,11 @@ func (w *walker) array(b []byte, i int) (int, error) {
 	}
 }
 
-// object walks the object at b[i] == '{'. When top is not nil it receives
-// the object's members in order (duplicates included: the last one counts,
-// as with encoding/json). When nested is not nil and a member named
-// nestedKey holds an object, nested receives that object's members (those
-// of the last such member).
+// object walks the object at b[i] == '{'. When top is not nil the
+// object's members are appended to it in order (duplicates included: the
+// last one counts, as with encoding/json). When nested is not nil and a
+// member named nestedKey holds an object, that object's members are
+// appended to nested from w.nestedBase on (those of the last such member).
 func (w *walker) object(b []byte, i int, top *[]member, nestedKey string, nested *[]member) (int, error) {
 	if w.depth++; w.depth > maxDepth {
 		return 0, w.fail(i, "nested more than %d deep", maxDepth)
@@ -332,7 +335,7 @@ func (w *walker) object(b []byte, i int, top *[]member, nestedKey string, nested
 		case b[vs] == '"':
 			i, vesc, err = w.str(b, i)
 		case b[vs] == '{' && nested != nil && keyIs(b, key, nestedKey):
-			*nested = (*nested)[:0]
+			*nested = (*nested)[:w.nestedBase]
 			i, err = w.object(b, i, nested, "", nil)
 		default:
 			i, err = w.value(b, i)
@@ -400,16 +403,15 @@ func find(b []byte, ms []member, name string) (span, bool) {
 }
 
 // walkObject walks a complete value (nothing more will come) that should
-// be an object, as the lexer's Object does.
+// be an object, appending to top and nested as the lexer's Object does.
 func walkObject(b []byte, top *[]member, nestedKey string, nested *[]member) error {
 	w := walker{final: true}
 	i := ws(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return errNotObject
 	}
-	*top = (*top)[:0]
 	if nested != nil {
-		*nested = (*nested)[:0]
+		w.nestedBase = len(*nested)
 	}
 	i, err := w.object(b, i, top, nestedKey, nested)
 	if err != nil {
