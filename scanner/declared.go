@@ -15,26 +15,53 @@ type identity struct {
 	name, kind, owner, email string
 	// endDate is the earliest end any source gives: access must end by the
 	// earliest date anyone declared. end is the same, parsed.
-	endDate    string
-	end        lifecycle.EndDate
+	endDate string
+	end     lifecycle.EndDate
+	loc     locate.Location
+	address string
+	// more is what only some identities have (an exception, a recorded
+	// termination or offboarding): nil for the others, which are most of a
+	// large state.
+	more       *identityMore
+	seq        int32 // in identities.order
 	terminated bool
+	fromLedger bool
+
+	// Judged at now:
+	ended     bool
+	excepted  bool
+	judgedEnd time.Time // when it ended, or will end (zero: no end)
+}
+
+type identityMore struct {
 	// terminatedAt is when a plan first saw the termination (the roster
 	// data source's ends_at in its ended map), zero if unknown.
 	terminatedAt time.Time
 	exception    *lifecycle.Exception
 	// exceptionLoc is where the exception is declared.
 	exceptionLoc locate.Location
-	loc          locate.Location
-	address      string
 	// offboardedAt is when the ledger recorded identity.offboarded and no
 	// later declaration, zero otherwise.
 	offboardedAt time.Time
-	fromLedger   bool
+}
 
-	// Judged at now:
-	ended     bool
-	excepted  bool
-	judgedEnd time.Time // when it ended, or will end (zero: no end)
+// noMore is the identityMore of an identity without one.
+var noMore identityMore
+
+// x is id.more for reading: never nil.
+func (id *identity) x() *identityMore {
+	if id.more == nil {
+		return &noMore
+	}
+	return id.more
+}
+
+// setMore is id.more for writing: made when first needed.
+func (id *identity) setMore() *identityMore {
+	if id.more == nil {
+		id.more = &identityMore{}
+	}
+	return id.more
 }
 
 type identities struct {
@@ -46,6 +73,7 @@ type identities struct {
 	ends    map[string]lifecycle.EndDate
 	lastEnd lifecycle.EndDate
 	slab    slab[identity]
+	next    int // in order: where find looks first
 }
 
 // slab hands out pointers to values allocated a block at a time: a state
@@ -70,9 +98,25 @@ func (ids *identities) get(name string) *identity {
 	id := ids.byName[name]
 	if id == nil {
 		id = ids.slab.new()
-		id.name = name
+		id.name, id.seq = name, int32(len(ids.order))
 		ids.byName[name] = id
 		ids.order = append(ids.order, id)
+	}
+	return id
+}
+
+// find returns the identity named name, nil if there is none. Credentials
+// usually name their identities in the order the state declares them (both
+// are for_each over the same keys, which state sorts), so the one after the
+// last found is tried before the map.
+func (ids *identities) find(name string) *identity {
+	if i := ids.next; i < len(ids.order) && ids.order[i].name == name {
+		ids.next++
+		return ids.order[i]
+	}
+	id := ids.byName[name]
+	if id != nil {
+		ids.next = int(id.seq) + 1
 	}
 	return id
 }
@@ -121,11 +165,12 @@ func (ids *identities) fromRosterFile(r lifecycle.Identity) {
 		id.loc = locate.Location{File: r.SourceFile, Line: r.SourceLine}
 	}
 	if r.Exception != nil {
-		id.exception, id.exceptionLoc = r.Exception, id.loc
+		m := id.setMore()
+		m.exception, m.exceptionLoc = r.Exception, id.loc
 	}
 }
 
-func (ids *identities) fromState(s state.Identity, loc locate.Location) {
+func (ids *identities) fromState(s *state.Identity, loc locate.Location) {
 	id := ids.get(s.Name)
 	fill(&id.kind, s.Kind)
 	fill(&id.owner, s.Owner)
@@ -138,7 +183,7 @@ func (ids *identities) fromState(s state.Identity, loc locate.Location) {
 	}
 }
 
-func (ids *identities) fromRosterEntry(e state.RosterEntry, loc locate.Location) {
+func (ids *identities) fromRosterEntry(e *state.RosterEntry, loc locate.Location) {
 	id := ids.get(e.Name)
 	fill(&id.kind, e.Kind)
 	fill(&id.owner, e.Owner)
@@ -146,12 +191,13 @@ func (ids *identities) fromRosterEntry(e state.RosterEntry, loc locate.Location)
 	ids.addEnd(id, e.EndDate)
 	if e.Map == "ended" && e.Reason == string(lifecycle.ReasonTerminatedInSource) {
 		id.terminated = true
-		if t, err := time.Parse(time.RFC3339, e.EndsAt); err == nil && (id.terminatedAt.IsZero() || t.Before(id.terminatedAt)) {
-			id.terminatedAt = t
+		if t, err := time.Parse(time.RFC3339, e.EndsAt); err == nil && (id.x().terminatedAt.IsZero() || t.Before(id.x().terminatedAt)) {
+			id.setMore().terminatedAt = t
 		}
 	}
-	if id.exception == nil && e.Exception != nil {
-		id.exception, id.exceptionLoc = e.Exception, loc
+	if id.x().exception == nil && e.Exception != nil {
+		m := id.setMore()
+		m.exception, m.exceptionLoc = e.Exception, loc
 	}
 	if id.loc.IsZero() {
 		id.loc = loc
@@ -168,8 +214,9 @@ func (ids *identities) fromRosterEntry(e state.RosterEntry, loc locate.Location)
 // known, rather than now. It returns the exception's problem ("" if none)
 // for an expired-exception finding.
 func (id *identity) judge(now time.Time, loc *time.Location) (problem string) {
-	li := lifecycle.Identity{Name: id.name, EndDate: id.endDate, Exception: id.exception}
-	if id.terminated || !id.offboardedAt.IsZero() {
+	m := id.x()
+	li := lifecycle.Identity{Name: id.name, EndDate: id.endDate, Exception: m.exception}
+	if id.terminated || !m.offboardedAt.IsZero() {
 		li.SourceStatus = lifecycle.SourceTerminated
 	}
 	ev := lifecycle.JudgeParsed(li, id.end, now, lifecycle.Policy{Location: loc})
@@ -177,7 +224,7 @@ func (id *identity) judge(now time.Time, loc *time.Location) (problem string) {
 	id.excepted = ev.Status == lifecycle.StatusExcepted
 	id.judgedEnd = ev.EndsAt
 	if ev.Reason == lifecycle.ReasonTerminatedInSource && id.ended {
-		for _, t := range [...]time.Time{id.terminatedAt, id.offboardedAt} {
+		for _, t := range [...]time.Time{m.terminatedAt, m.offboardedAt} {
 			if !t.IsZero() && t.Before(id.judgedEnd) {
 				id.judgedEnd = t
 			}

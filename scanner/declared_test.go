@@ -55,9 +55,12 @@ func TestScannerJudgesAsTheRoster(t *testing.T) {
 		end      time.Time
 		excepted bool
 	}{
-		{"offboarded", func(id *identity) { id.offboardedAt = off }, true, off, false},
-		{"terminated-at", func(id *identity) { id.terminated, id.terminatedAt = true, off }, true, off, false},
-		{"offboarded-held", func(id *identity) { id.offboardedAt = off; id.exception = ex("ciso@example.com", "2027-12-31") }, false,
+		{"offboarded", func(id *identity) { id.setMore().offboardedAt = off }, true, off, false},
+		{"terminated-at", func(id *identity) { id.terminated, id.setMore().terminatedAt = true, off }, true, off, false},
+		{"offboarded-held", func(id *identity) {
+			id.setMore().offboardedAt = off
+			id.setMore().exception = ex("ciso@example.com", "2027-12-31")
+		}, false,
 			time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC), true},
 	} {
 		id := ids.get(c.name)

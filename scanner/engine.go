@@ -104,6 +104,7 @@ type cred struct {
 	name      string
 	expiresAt string
 	seen      bool
+	seq       int32  // in engine.credSeq
 	group     string // for group memberships
 }
 
@@ -134,6 +135,7 @@ type engine struct {
 	seen         map[string]bool // finding dedup by fingerprint
 	credSlab     slab[cred]
 	keyBuf       []byte // TARGET/ACCOUNT of the account being judged
+	nextCred     int    // in credSeq: where findCred looks first
 }
 
 type ledgerIdentity struct {
@@ -214,43 +216,68 @@ func (e *engine) readDeclared() error {
 		}
 	}
 	for _, file := range e.in.States {
-		_, err := state.ReadFileVisit(file, state.Visitor{
-			Identity: func(s state.Identity) error {
-				e.ids.fromState(s, e.resourceLoc(s.Resource, "managed", file))
-				return nil
-			},
-			RosterEntry: func(r state.RosterEntry) error {
-				e.ids.fromRosterEntry(r, e.resourceLoc(r.Resource, "data", file))
-				return nil
-			},
-			Credential: func(c state.Credential) error {
-				key := credKey(c) // LDAP DNs join on one spelling (joinkey.go)
-				if prev, dup := e.creds[key]; dup {
-					return fmt.Errorf("%s and %s both declare credential %s: one key must name one credential", prev.address, c.Address, c.ID)
-				}
-				cr := e.credSlab.new()
-				*cr = cred{key: c.ID, idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID}
-				e.creds[key] = cr
-				e.credSeq = append(e.credSeq, cr)
-				e.perTgt[c.Target]++
-				if c.Type == state.TypeSCIMMembership {
-					user := c.UserID
-					if user == "" {
-						_, user, _ = strings.Cut(c.Account, "/")
-					}
-					if cr.group == "" {
-						cr.group, _, _ = strings.Cut(c.Account, "/")
-					}
-					e.members[connector.ID(c.Target, user)] = append(e.members[connector.ID(c.Target, user)], cr)
-				}
-				return nil
-			},
-		})
-		if err != nil {
+		if err := e.readState(file); err != nil {
 			return err
 		}
 	}
 	e.res.DeclaredCredentials = len(e.creds)
+	return nil
+}
+
+// readState indexes what one state declares. The state is read on two
+// goroutines (state.ReadFileVisit), and the Visitor, which builds the maps,
+// runs on the second while this one waits.
+func (e *engine) readState(file string) error {
+	_, err := state.ReadFileVisit(file, state.Visitor{
+		Identity: func(s state.Identity) error {
+			e.ids.fromState(&s, e.resourceLoc(s.Resource, "managed", file))
+			return nil
+		},
+		RosterEntry: func(r state.RosterEntry) error {
+			e.ids.fromRosterEntry(&r, e.resourceLoc(r.Resource, "data", file))
+			return nil
+		},
+		Credential: func(c state.Credential) error { return e.addCred(&c) },
+	})
+	return err
+}
+
+// addCred indexes one declared credential.
+func (e *engine) addCred(c *state.Credential) error {
+	key := credKey(c) // LDAP DNs join on one spelling (joinkey.go)
+	n := len(e.creds)
+	cr := e.credSlab.new()
+	e.creds[key] = cr
+	if len(e.creds) == n {
+		// One probe of the map for the usual case, a new key; a key
+		// already there was just overwritten: put the first back.
+		var prev *cred
+		for _, p := range e.credSeq {
+			if credKeyOf(p) == key {
+				prev = p
+				break
+			}
+		}
+		e.creds[key] = prev
+		return fmt.Errorf("%s and %s both declare credential %s: one key must name one credential", prev.address, c.Address, c.ID)
+	}
+	*cr = cred{key: c.ID, idName: c.IdentityID, typ: c.Type, address: c.Address, module: c.Module, name: c.Name, expiresAt: c.ExpiresAt, group: c.GroupID, seq: int32(len(e.credSeq))}
+	if c.IdentityID != "" {
+		// Usually declared already; judgeIdentities finds the others.
+		cr.identity = e.ids.find(c.IdentityID)
+	}
+	e.credSeq = append(e.credSeq, cr)
+	e.perTgt[c.Target]++
+	if c.Type == state.TypeSCIMMembership {
+		user := c.UserID
+		if user == "" {
+			_, user, _ = strings.Cut(c.Account, "/")
+		}
+		if cr.group == "" {
+			cr.group, _, _ = strings.Cut(c.Account, "/")
+		}
+		e.members[connector.ID(c.Target, user)] = append(e.members[connector.ID(c.Target, user)], cr)
+	}
 	return nil
 }
 
@@ -419,7 +446,7 @@ func (e *engine) judgeIdentities() {
 	// In declaration order: the credentials lie in memory in that order,
 	// and so, usually, do their identities.
 	for _, c := range e.credSeq {
-		if c.idName == "" {
+		if c.idName == "" || c.identity != nil {
 			continue
 		}
 		if id := e.ids.byName[c.idName]; id != nil {
@@ -434,7 +461,9 @@ func (e *engine) judgeIdentities() {
 		id.fromLedger = true
 		id.owner, id.kind = li.owner, li.kind
 		e.ids.addEnd(id, li.endDate)
-		id.offboardedAt = li.offboarded
+		if !li.offboarded.IsZero() {
+			id.setMore().offboardedAt = li.offboarded
+		}
 		if e.in.Ledger != "" {
 			id.loc = locate.Location{File: e.in.Ledger, Line: 1}
 		}
@@ -445,14 +474,14 @@ func (e *engine) judgeIdentities() {
 	byOwnerKey := map[string]*identity{}
 	for _, id := range e.ids.order {
 		if problem := id.judge(e.in.Now, e.ids.loc); problem != "" {
-			loc := id.exceptionLoc
+			loc := id.x().exceptionLoc
 			if loc.IsZero() {
 				loc = id.loc
 			}
 			e.add(Finding{
 				Rule: RuleExpiredException, Identity: id.name, Owner: id.owner, EndDate: id.endDate,
-				Message: fmt.Sprintf("The exception (%s, %q, approved by %q) of identity %s %s.", id.exception.Kind, id.exception.Reason, id.exception.ApprovedBy, id.name, problem),
-				Checked: "exception expires " + id.exception.Expires, Location: loc, Address: id.address,
+				Message: fmt.Sprintf("The exception (%s, %q, approved by %q) of identity %s %s.", id.x().exception.Kind, id.x().exception.Reason, id.x().exception.ApprovedBy, id.name, problem),
+				Checked: "exception expires " + id.x().exception.Expires, Location: loc, Address: id.address,
 			})
 		}
 		if id.ended {
@@ -686,7 +715,7 @@ var expirySystems = map[string]bool{"postgresql": true, "ldap": true}
 func (e *engine) account(target, system string, a connector.Account, verify *[]string, members *[]memberCheck) {
 	e.keyBuf = appendJoinKey(e.keyBuf, system, target, a.Key)
 	lc := e.ledger[string(e.keyBuf)]
-	if c := e.creds[string(e.keyBuf)]; c != nil {
+	if c := e.findCred(e.keyBuf); c != nil {
 		c.seen = true
 		if lc != nil && lc.event == evidence.EventCredentialRevoked && a.Usable {
 			*verify = append(*verify, a.Key)
@@ -747,6 +776,23 @@ func (e *engine) account(target, system string, a connector.Account, verify *[]s
 			Key: m.group + "/" + a.Key, Usable: true, State: a.State + ", member of " + m.group,
 		})
 	}
+}
+
+// findCred is e.creds[key]. Targets often list accounts in the order they
+// were created, which is often the order the state declares them: the
+// credential after the last found is tried before the map.
+func (e *engine) findCred(key []byte) *cred {
+	if i := e.nextCred; i < len(e.credSeq) {
+		if c := e.credSeq[i]; c.key == string(key) && c.typ != state.TypeLDAPAccount { // an LDAP key is not its id
+			e.nextCred++
+			return c
+		}
+	}
+	c := e.creds[string(key)]
+	if c != nil {
+		e.nextCred = int(c.seq) + 1
+	}
+	return c
 }
 
 func contains(list []string, s string) bool {

@@ -37,9 +37,18 @@ func appendJoinKey(buf []byte, system, target, account string) []byte {
 
 // credKey is joinKey for a credential in state: its id as it is, unless it
 // is an LDAP account.
-func credKey(c state.Credential) string {
+func credKey(c *state.Credential) string {
 	if c.Type == state.TypeLDAPAccount {
 		return joinKey(systemLDAP, c.Target, c.Account)
 	}
 	return c.ID
+}
+
+// credKeyOf is credKey of an indexed credential.
+func credKeyOf(c *cred) string {
+	if c.typ == state.TypeLDAPAccount {
+		target, account, _ := connector.ParseID(c.key)
+		return joinKey(systemLDAP, target, account)
+	}
+	return c.key
 }

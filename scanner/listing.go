@@ -76,6 +76,7 @@ type listing struct {
 	queue  [][]liveAccount
 	free   [][]liveAccount
 	states map[string]string // interned State texts
+	last   string            // the last account's, interned
 }
 
 // startListings starts listing every target, at most
@@ -126,12 +127,17 @@ func (l *listing) run(ctx context.Context) {
 // intern keeps one copy of each State text: most accounts of a target are
 // in one of a few states. Called only from the listing goroutine.
 func (l *listing) intern(s string) string {
+	if s == l.last {
+		return l.last // the usual case: the same state as the last account
+	}
 	if v, ok := l.states[s]; ok {
+		l.last = v
 		return v
 	}
 	if len(l.states) < 4096 {
 		l.states[s] = s
 	}
+	l.last = s
 	return s
 }
 
