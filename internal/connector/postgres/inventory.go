@@ -150,11 +150,34 @@ type inventoryRow struct {
 	vu                                   pgtype.Timestamptz
 	groups                               []string
 	sessions                             int32
+	state                                string      // the last row's State
+	dest                                 []any       // what scan scans into
+	times                                []time.Time // the rest of validUntil's block
 }
 
 func (r *inventoryRow) scan(rows pgx.Rows) error {
 	r.groups = nil // a NULL leaves the destination alone
-	return rows.Scan(&r.name, &r.canLogin, &r.super, &r.vu, &r.notExpired, &r.groups, &r.sessions, &r.connect)
+	if r.dest == nil {
+		// Made once: a Scan(&a, &b, …) call makes its argument slice anew for every row.
+		r.dest = []any{&r.name, &r.canLogin, &r.super, &r.vu, &r.notExpired, &r.groups, &r.sessions, &r.connect}
+	}
+	return rows.Scan(r.dest...)
+}
+
+// validUntil is the row's validUntil, kept in a block of instants shared
+// by a run of rows: one allocation per block rather than one per row.
+func (r *inventoryRow) validUntil() *time.Time {
+	t, ok := validUntilTime(r.vu)
+	if !ok {
+		return nil
+	}
+	if len(r.times) == 0 {
+		r.times = make([]time.Time, 256)
+	}
+	p := &r.times[0]
+	r.times = r.times[1:]
+	*p = t
+	return p
 }
 
 // account builds the Account of a row. State is built in buf (returned for
@@ -166,7 +189,7 @@ func (r *inventoryRow) account(buf []byte) (connector.Account, []byte) {
 	} else if len(groups) > 1 {
 		slices.Sort(groups) // bytewise, as name's C collation orders them
 	}
-	vu := validUntil(r.vu)
+	vu := r.validUntil()
 	buf = append(buf[:0], "rolcanlogin="...)
 	buf = strconv.AppendBool(buf, r.canLogin)
 	if vu != nil {
@@ -189,6 +212,11 @@ func (r *inventoryRow) account(buf []byte) (connector.Account, []byte) {
 	if r.connect {
 		buf = append(buf, ", connecting role"...)
 	}
+	// Most roles are in one of a few states: one that reads as the last
+	// row's is that same string, not a new one.
+	if string(buf) != r.state {
+		r.state = string(buf)
+	}
 	return connector.Account{
 		Key:       r.name,
 		Name:      r.name,
@@ -196,6 +224,6 @@ func (r *inventoryRow) account(buf []byte) (connector.Account, []byte) {
 		ExpiresAt: vu,
 		Groups:    groups,
 		Sessions:  int(r.sessions),
-		State:     string(buf),
+		State:     r.state,
 	}, buf
 }

@@ -214,14 +214,22 @@ func (c *Client) Get(ctx context.Context, name string) (Role, error) {
 // validUntil maps rolvaliduntil: NULL and 'infinity' mean no expiry (nil);
 // '-infinity' means always expired (the zero time, which is in the past).
 func validUntil(ts pgtype.Timestamptz) *time.Time {
+	t, ok := validUntilTime(ts)
+	if !ok {
+		return nil
+	}
+	return &t
+}
+
+// validUntilTime is validUntil as a value: false for no expiry.
+func validUntilTime(ts pgtype.Timestamptz) (time.Time, bool) {
 	switch {
 	case !ts.Valid || ts.InfinityModifier == pgtype.Infinity:
-		return nil
+		return time.Time{}, false
 	case ts.InfinityModifier == pgtype.NegativeInfinity:
-		return &time.Time{}
+		return time.Time{}, true
 	}
-	t := ts.Time.UTC()
-	return &t
+	return ts.Time.UTC(), true
 }
 
 func identList(names []string) string {
