@@ -31,6 +31,7 @@ type lexer struct {
 	// topAt and nestedAt are where the last Object's members start in top
 	// and nested.
 	topAt, nestedAt int
+	keys            keyCache
 }
 
 type level struct {
@@ -318,7 +319,7 @@ func (l *lexer) Bytes() []byte { return l.buf }
 func (l *lexer) walk(top *[]member, nestedKey string, nested *[]member) error {
 	var topBase, nestedBase int
 	for {
-		var w walker
+		w := walker{keys: &l.keys}
 		var end int
 		var err error
 		if top != nil {

@@ -24,6 +24,8 @@ import (
 type walker struct {
 	depth int
 	final bool
+	// keys, when set, remembers the keys of the objects walked before.
+	keys *keyCache
 	// nestedBase is where object's nested members start: the members of
 	// an earlier object named nestedKey are dropped from there.
 	nestedBase int
@@ -111,15 +113,18 @@ func special(x uint64) uint64 {
 func (w *walker) str(b []byte, i int) (end int, esc bool, err error) {
 	i++
 	for {
-		for i+8 <= len(b) {
+		for {
+			if i+8 > len(b) {
+				for i < len(b) && plain[b[i]] {
+					i++
+				}
+				break
+			}
 			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8
-		}
-		for i < len(b) && plain[b[i]] {
-			i++
 		}
 		if i >= len(b) {
 			return 0, false, w.short(b)
@@ -308,15 +313,22 @@ func (w *walker) object(b []byte, i int, top *[]member, nestedKey string, nested
 		w.depth--
 		return i + 1, nil
 	}
-	for {
+	for m := 0; ; m++ {
 		if b[i] != '"' {
 			return 0, w.fail(i, "want an object key, found %q", b[i])
 		}
 		ks := i
 		var kesc, vesc bool
 		var err error
-		if i, kesc, err = w.str(b, i); err != nil {
-			return 0, err
+		if k := w.keys.at(w.depth, m); k != nil && k.match(b, i) {
+			i += int(k.n)
+		} else {
+			if i, kesc, err = w.str(b, i); err != nil {
+				return 0, err
+			}
+			if k != nil && !kesc {
+				k.set(b[ks:i])
+			}
 		}
 		key := span{int32(ks), int32(i), kesc}
 		i = ws(b, i)
@@ -369,6 +381,68 @@ func (w *walker) object(b []byte, i int, top *[]member, nestedKey string, nested
 			return 0, w.fail(i, "want ',' or '}' after an object member, found %q", b[i])
 		}
 	}
+}
+
+// keyCache remembers, per depth and position in an object, the last key
+// walked there: the objects of a state come in a few shapes repeated many
+// times (every instance of a resource has the same keys in the same
+// order), and a key that is byte for byte the one walked last at its place
+// is a whole string, without escapes, of a known length: it is compared as
+// up to three words rather than walked byte by byte. Keys are more than
+// half the strings of a state.
+type keyCache struct {
+	keys [keyCacheDepth][keyCacheWidth]cachedKey
+}
+
+const (
+	keyCacheDepth = 8
+	keyCacheWidth = 32
+)
+
+// cachedKey is a key of up to 24 bytes (quotes included) as three words
+// and the masks of its bytes in them.
+type cachedKey struct {
+	n    int32
+	w, m [3]uint64
+}
+
+// at is the entry for member m of an object at depth (1 for the value
+// walked), nil when the cache is off or does not reach that far.
+func (c *keyCache) at(depth, m int) *cachedKey {
+	if c == nil || depth > keyCacheDepth || m >= keyCacheWidth {
+		return nil
+	}
+	return &c.keys[depth-1][m]
+}
+
+// match reports whether b[i:] starts with the key; false too when fewer
+// than 24 bytes follow i.
+func (k *cachedKey) match(b []byte, i int) bool {
+	if i+24 > len(b) || k.n == 0 {
+		return false
+	}
+	b = b[i : i+24]
+	return binary.LittleEndian.Uint64(b)&k.m[0] == k.w[0] &&
+		binary.LittleEndian.Uint64(b[8:])&k.m[1] == k.w[1] &&
+		binary.LittleEndian.Uint64(b[16:])&k.m[2] == k.w[2]
+}
+
+// set remembers key, a walked string without escapes (quotes included).
+func (k *cachedKey) set(key []byte) {
+	if len(key) > 24 {
+		k.n = 0
+		return
+	}
+	var w, m [24]byte
+	copy(w[:], key)
+	for j := range key {
+		m[j] = 0xff
+	}
+	for j := range 3 {
+		k.w[j] = binary.LittleEndian.Uint64(w[8*j:])
+		k.m[j] = binary.LittleEndian.Uint64(m[8*j:])
+	}
+	k.n = int32(len(key))
 }
 
 // keyIs reports whether the key (a walked string) is name.

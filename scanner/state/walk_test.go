@@ -13,10 +13,22 @@ import (
 )
 
 // walkValid says whether the walker accepts b as one whole JSON value.
-func walkValid(b []byte) bool {
-	w := walker{final: true}
+func walkValid(b []byte) bool { return walkValidWith(b, nil) }
+
+// walkValidWith is walkValid with the keys of earlier walks in keys.
+func walkValidWith(b []byte, keys *keyCache) bool {
+	w := walker{final: true, keys: keys}
 	i, err := w.value(b, 0)
 	return err == nil && ws(b, i) == len(b)
+}
+
+// keysOf is a key cache that has walked the values.
+func keysOf(values ...[]byte) *keyCache {
+	keys := &keyCache{}
+	for _, v := range values {
+		walkValidWith(v, keys)
+	}
+	return keys
 }
 
 var walkCases = []string{
@@ -46,9 +58,16 @@ func TestWalkerAgreesWithEncodingJSON(t *testing.T) {
 			cases = append(cases, b[:n])
 		}
 	}
+	// With the keys of every case in the cache, and of the case itself:
+	// a key that matches one walked before is taken as it, one that does
+	// not is walked.
+	all := keysOf(cases...)
 	for _, c := range cases {
-		if got, want := walkValid(c), json.Valid(c); got != want {
-			t.Errorf("walker accepts %.80q: %t; encoding/json: %t", c, got, want)
+		want := json.Valid(c)
+		for name, keys := range map[string]*keyCache{"no cache": nil, "all keys": all, "its keys": keysOf(c)} {
+			if got := walkValidWith(c, keys); got != want {
+				t.Errorf("%s: walker accepts %.80q: %t; encoding/json: %t", name, c, got, want)
+			}
 		}
 	}
 	deep := []byte(strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1))
@@ -57,16 +76,41 @@ func TestWalkerAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
+// fuzzStateKeys are the fixtures, whose keys FuzzWalker walks with.
+var fuzzStateKeys = func() (out [][]byte) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}()
+
 func FuzzWalker(f *testing.F) {
+	stateKeys := keysOf(fuzzStateKeys...)
 	for _, c := range walkCases {
 		f.Add([]byte(c))
+	}
+	for _, b := range fuzzStateKeys {
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > 0 && bytes.Count(b, []byte("[")) > maxDepth/2 {
 			return // encoding/json's own depth limit differs in how it counts
 		}
-		if got, want := walkValid(b), json.Valid(b); got != want {
+		want := json.Valid(b)
+		if got := walkValid(b); got != want {
 			t.Fatalf("walker accepts %q: %t; encoding/json: %t", b, got, want)
+		}
+		// Walked again with its own keys remembered, and with those of a
+		// real state.
+		if got := walkValidWith(b, keysOf(b)); got != want {
+			t.Fatalf("with its keys cached, walker accepts %q: %t; encoding/json: %t", b, got, want)
+		}
+		keys := *stateKeys // a copy: walking changes it
+		if got := walkValidWith(b, &keys); got != want {
+			t.Fatalf("with a state's keys cached, walker accepts %q: %t; encoding/json: %t", b, got, want)
 		}
 	})
 }
