@@ -165,6 +165,7 @@ func runScan(ctx context.Context, f scanFlags, stdout, stderr io.Writer) error {
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
+	collectFromFloor()
 	res, err := scanner.Scan(ctx, in)
 	if err != nil {
 		return exit(2, "%v", err)
