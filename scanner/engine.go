@@ -491,11 +491,20 @@ func (e *engine) judgeIdentities() {
 			}
 		}
 	}
+	var lastOwner, lastKey string // identities share a few owners: lowered once per run of them
 	for _, id := range e.ids.order {
 		if id.ended || id.fromLedger {
 			continue
 		}
-		switch owner, ok := byOwnerKey[strings.ToLower(strings.TrimSpace(id.owner))]; {
+		var owner *identity
+		ok := false
+		if len(byOwnerKey) > 0 {
+			if id.owner != lastOwner {
+				lastOwner, lastKey = id.owner, strings.ToLower(strings.TrimSpace(id.owner))
+			}
+			owner, ok = byOwnerKey[lastKey]
+		}
+		switch {
 		case strings.TrimSpace(id.owner) == "":
 			e.add(Finding{Rule: RuleOrphanedOwner, Identity: id.name, EndDate: id.endDate, Location: id.loc, Address: id.address,
 				Message: fmt.Sprintf("Identity %s has no owner.", id.name), Checked: "owner is empty"})
@@ -706,8 +715,8 @@ func (e *engine) checkMemberships(ctx context.Context, target, system string, t 
 	}
 }
 
-// expirySystems are the systems that can expire a credential by themselves.
-var expirySystems = map[string]bool{"postgresql": true, "ldap": true}
+// canExpire reports whether a system can expire a credential by itself.
+func canExpire(system string) bool { return system == "postgresql" || system == "ldap" }
 
 // account judges one live account against the declarations. It runs once
 // per account of every target: the maps are looked up with the key built
@@ -811,6 +820,15 @@ func (e *engine) declaredAccount(target, system, account string, c *cred, a conn
 	if ident == nil {
 		return // reported as orphaned-owner already
 	}
+	// Most accounts are as declared: decided before any finding is built.
+	if ident.ended {
+		if !a.Usable {
+			return
+		}
+	} else if ident.judgedEnd.IsZero() || c.typ == state.TypeSCIMMembership || !canExpire(system) ||
+		(a.ExpiresAt != nil && !a.ExpiresAt.After(ident.judgedEnd)) {
+		return
+	}
 	id := func() string { return connector.ID(target, account) } // for findings only
 	f := Finding{Target: target, System: system, Account: account, Identity: ident.name, Owner: ident.owner,
 		EndDate: ident.endDate, Address: c.address, Checked: a.State}
@@ -824,7 +842,7 @@ func (e *engine) declaredAccount(target, system, account string, c *cred, a conn
 			f.Rule = RulePendingRevocation
 			f.Message = fmt.Sprintf("%s is still usable; identity %s ended %s ago, within the SLA of %s.", id(), ident.name, orNow(FormatOverdue(f.Overdue)), lifecycle.FormatDuration(e.in.SLA))
 		}
-	case !ident.ended && expirySystems[system] && !ident.judgedEnd.IsZero() && c.typ != state.TypeSCIMMembership:
+	case !ident.ended && canExpire(system) && !ident.judgedEnd.IsZero() && c.typ != state.TypeSCIMMembership:
 		switch {
 		case a.ExpiresAt == nil:
 			f.Rule = RuleOutlivesLifecycle
