@@ -66,29 +66,39 @@ func pipeline(l *lexer, e *emitter) (Form, error) {
 	var failed atomic.Bool
 	var emitErr error
 	var emitForm Form
+	var panicked any // a Visitor's panic, raised again on the caller's goroutine
+	emitBatch := func(b *batch) {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked = p
+				failed.Store(true)
+			}
+		}()
+		for i := range b.items {
+			it := &b.items[i]
+			e.top, e.attrs, e.off = b.top[it.top[0]:it.top[1]], b.attrs[it.attrs[0]:it.attrs[1]], it.off
+			var err error
+			if it.show {
+				err = e.showResource(it.name, it.module, it.b)
+			} else {
+				err = e.instance(it.mode, it.module, it.typ, it.name, it.b)
+			}
+			if err != nil {
+				emitErr, emitForm = err, FormRaw
+				if it.show {
+					emitForm = FormShowJSON
+				}
+				failed.Store(true)
+				return
+			}
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for b := range full {
-			if emitErr == nil {
-				for i := range b.items {
-					it := &b.items[i]
-					e.top, e.attrs, e.off = b.top[it.top[0]:it.top[1]], b.attrs[it.attrs[0]:it.attrs[1]], it.off
-					var err error
-					if it.show {
-						err = e.showResource(it.name, it.module, it.b)
-					} else {
-						err = e.instance(it.mode, it.module, it.typ, it.name, it.b)
-					}
-					if err != nil {
-						emitErr, emitForm = err, FormRaw
-						if it.show {
-							emitForm = FormShowJSON
-						}
-						failed.Store(true)
-						break
-					}
-				}
+			if !failed.Load() {
+				emitBatch(b)
 			}
 			clear(b.items) // let go of the buffers and strings
 			if b.buf != nil {
@@ -98,7 +108,10 @@ func pipeline(l *lexer, e *emitter) (Form, error) {
 				}
 			}
 			b.items, b.top, b.attrs, b.buf = b.items[:0], b.top[:0], b.attrs[:0], nil
-			free <- b
+			select {
+			case free <- b:
+			default:
+			}
 		}
 	}()
 	d := &decoder{dec: l}
@@ -146,6 +159,9 @@ func pipeline(l *lexer, e *emitter) (Form, error) {
 	}
 	close(full)
 	<-done
+	if panicked != nil {
+		panic(panicked)
+	}
 	if emitErr != nil {
 		return emitForm, emitErr
 	}

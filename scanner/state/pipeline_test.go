@@ -190,3 +190,22 @@ func TestAVisitorErrorInALargeStateStopsTheRead(t *testing.T) {
 		t.Fatalf("err = %v after %d calls; want %v after 1500", err, calls, stop)
 	}
 }
+
+// A Visitor that panics panics in the caller's goroutine, as it would if
+// the Visitor ran there, and the read stops.
+func TestAVisitorPanicReachesTheCaller(t *testing.T) {
+	in, _ := bigState(3000)
+	calls := 0
+	defer func() {
+		if p := recover(); p != "boom" || calls != 700 {
+			t.Fatalf("recovered %v after %d calls; want boom after 700", p, calls)
+		}
+	}()
+	Read(bytes.NewReader(in), "big", Visitor{Identity: func(Identity) error {
+		if calls++; calls == 700 {
+			panic("boom")
+		}
+		return nil
+	}})
+	t.Fatal("no panic")
+}
