@@ -21,21 +21,25 @@ import (
 const gcFloor = 128 << 20
 
 // collectFromFloor applies gcFloor until the first collection.
+//
+// The runtime's smallest heap goal is 4 MiB scaled by GOGC/100, so GOGC
+// raised to gcFloor/4 MiB×100 puts the first collection at gcFloor. The
+// collection then finalizes a sentinel, which puts GOGC back: the next
+// goal is twice the live heap, as usual. (A memory limit would collect
+// again and again while the heap is above it, until the finalizer ran.)
 func collectFromFloor() {
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	percent := debug.SetGCPercent(-1)
-	limit := debug.SetMemoryLimit(gcFloor)
-	var once sync.Once
-	restore := func() {
-		once.Do(func() {
-			debug.SetGCPercent(percent)
-			debug.SetMemoryLimit(limit)
-		})
+	percent := debug.SetGCPercent(gcFloor / (4 << 20) * 100)
+	if percent <= 0 {
+		debug.SetGCPercent(percent) // off already: leave it so
+		return
 	}
-	// The sentinel is garbage at once, so the first collection, the one
-	// the limit starts, queues its finalizer, which restores the pacing.
+	var once sync.Once
+	restore := func() { once.Do(func() { debug.SetGCPercent(percent) }) }
+	// The sentinel is garbage at once, so the first collection queues its
+	// finalizer.
 	runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) { restore() })
 }
 

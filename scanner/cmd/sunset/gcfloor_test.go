@@ -18,27 +18,39 @@ func TestCollectFromFloor(t *testing.T) {
 	defer debug.SetMemoryLimit(limit)
 
 	collectFromFloor()
-	if got := debug.SetGCPercent(-1); got != -1 {
-		t.Fatalf("GC percent during the floor = %d, want -1 (off)", got)
+	want := gcFloor / (4 << 20) * 100
+	if got := debug.SetGCPercent(want); got != want {
+		t.Fatalf("GC percent during the floor = %d, want %d", got, want)
 	}
-	if got := debug.SetMemoryLimit(-1); got != gcFloor {
-		t.Fatalf("memory limit during the floor = %d, want %d", got, gcFloor)
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Fatalf("memory limit = %d, want it left alone (%d)", got, limit)
 	}
-	runtime.GC()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		runtime.GC() // the finalizer runs after a collection
-		if debug.SetGCPercent(-1) == 100 {
-			debug.SetGCPercent(100)
+		time.Sleep(10 * time.Millisecond)
+		if got := debug.SetGCPercent(100); got == 100 {
 			break
+		} else if got != want {
+			t.Fatalf("GC percent after a collection = %d, want 100", got)
+		} else {
+			debug.SetGCPercent(want)
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the pacing was not restored after a collection")
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	if got := debug.SetMemoryLimit(-1); got == gcFloor {
-		t.Fatalf("memory limit still %d after the first collection", got)
+}
+
+// GOGC=off stays off.
+func TestCollectFromFloorLeavesGCOff(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	percent := debug.SetGCPercent(-1)
+	defer debug.SetGCPercent(percent)
+	collectFromFloor()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Fatalf("GC percent = %d, want -1 (off)", got)
 	}
 }
 
