@@ -174,6 +174,23 @@ func unwrapAll(err error) error {
 	}
 }
 
+// Keys are compared as text: escapes in them are decoded first.
+func TestEscapedKeysAreTheirText(t *testing.T) {
+	plain := `{"version":4,"resources":[{"mode":"managed","type":"sunset_postgres_role","name":"r","instances":[{"index_key":"a","attributes":{"id":"w/a","identity_id":"a","expires_at":"2030-01-01"}},{"index_key":"b","attributes":{"id":"w/b","identity_id":"b"}}]}]}`
+	escaped := strings.NewReplacer(`"index_key"`, `"\u0069ndex_key"`, `"identity_id":"b"`, `"identity\u005fid":"b"`, `"expires_at"`, `"expires\u005Fat"`).Replace(plain)
+	if escaped == plain {
+		t.Fatal("nothing escaped")
+	}
+	p, _, err1 := readAll(strings.NewReader(plain))
+	e, _, err2 := readAll(strings.NewReader(escaped))
+	if err1 != nil || err2 != nil || p != e {
+		t.Fatalf("plain:\n%s%v\nescaped:\n%s%v", p, err1, e, err2)
+	}
+	if !strings.Contains(e, `sunset_postgres_role.r["b"]`) || !strings.Contains(e, "identity=b") || !strings.Contains(e, "expires=2030-01-01") {
+		t.Fatalf("escaped keys not read:\n%s", e)
+	}
+}
+
 func TestKeyOrderDoesNotMatter(t *testing.T) {
 	in := `{"resources":[{"instances":[{"attributes":{"id":"w/a","identity_id":"a"},"index_key":"a"}],"mode":"managed","name":"r","type":"sunset_postgres_role"}],"version":4}`
 	var got []Credential
