@@ -123,9 +123,11 @@ func (r *ldapAccountResource) Schema(_ context.Context, _ resource.SchemaRequest
 				MarkdownDescription: "When the directory stops accepting binds: `YYYY-MM-DD` (usable through that day in the provider's `timezone`) or RFC 3339. It becomes `pwdEndTime` (OpenLDAP; ppolicy enforces it) or `accountExpires` (Active Directory). Set it to the identity's `end_date`; the plan warns when it is missing or later than that. A value changed outside Terraform shows as a diff.",
 			},
 			"password_wo": schema.StringAttribute{
-				Optional:            true,
+				Optional: true,
+				// Not Sensitive, as sunset_postgres_role's: a write-only value
+				// never reaches plan or state, and the flag would only write a
+				// sensitive_attributes path per account into state.
 				WriteOnly:           true,
-				Sensitive:           true,
 				MarkdownDescription: "The account's password, write-only (Terraform 1.11 or later): set with the Password Modify operation (the directory hashes it) or `unicodePwd`, never stored in state. Pass it through an ephemeral variable (`variable \"pw\" { ephemeral = true }`) or an ephemeral resource: a literal value is part of the configuration, which Terraform keeps in saved plan files. It is set on create and whenever `password_wo_version` changes.",
 			},
 			"password_wo_version": passwordWOVersionAttribute(),
