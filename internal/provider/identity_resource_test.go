@@ -22,20 +22,22 @@ resource "sunset_identity" "etl" {
 `, body)
 }
 
-func TestAccIdentityDeclareExtendOffboard(t *testing.T) {
-	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
-	first, extended := day(30), day(90)
-	body := func(end string) string {
-		return fmt.Sprintf(`  name     = "etl-loader"
+// etlLoaderBody is a workload identity's resource body, ending at end.
+func etlLoaderBody(end string) string {
+	return fmt.Sprintf(`  name     = "etl-loader"
   kind     = "workload"
   owner    = "data-eng@example.com"
   end_date = %q`, end)
-	}
+}
+
+func TestAccIdentityDeclareExtendOffboard(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
+	first, extended := day(30), day(90)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: identityConfig(ledger, "", body(first)),
+				Config: identityConfig(ledger, "", etlLoaderBody(first)),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue("sunset_identity.etl", tfjsonpath.New("id"), knownvalue.StringExact("etl-loader")),
 					statecheck.ExpectKnownValue("sunset_identity.etl", tfjsonpath.New("status"), knownvalue.StringExact("active")),
@@ -45,7 +47,7 @@ func TestAccIdentityDeclareExtendOffboard(t *testing.T) {
 				},
 			},
 			{
-				Config: identityConfig(ledger, "", body(extended)),
+				Config: identityConfig(ledger, "", etlLoaderBody(extended)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("sunset_identity.etl", plancheck.ResourceActionUpdate)},
 				},

@@ -34,18 +34,12 @@ func (a advanceClock) CheckPlan(context.Context, plancheck.CheckPlanRequest, *pl
 func TestAccIdentityStatusSetAtApplyWhenEndDatePassesAfterPlan(t *testing.T) {
 	ledger := filepath.Join(t.TempDir(), "evidence.jsonl")
 	clock := &scimClock{}
-	body := func(end string) string {
-		return fmt.Sprintf(`  name     = "etl-loader"
-  kind     = "workload"
-  owner    = "data-eng@example.com"
-  end_date = %q`, end)
-	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: clock.factories(),
 		Steps: []resource.TestStep{
 			{
 				// Create: ends tomorrow, applied three days later.
-				Config: identityConfig(ledger, "", body(day(1))),
+				Config: identityConfig(ledger, "", etlLoaderBody(day(1))),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectUnknownValue("sunset_identity.etl", tfjsonpath.New("status")),
 					advanceClock{clock, 72 * time.Hour},
@@ -56,7 +50,7 @@ func TestAccIdentityStatusSetAtApplyWhenEndDatePassesAfterPlan(t *testing.T) {
 			},
 			{
 				// Update: extended to a date that, too, passes before apply.
-				Config: identityConfig(ledger, "", body(day(4))),
+				Config: identityConfig(ledger, "", etlLoaderBody(day(4))),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("sunset_identity.etl", plancheck.ResourceActionUpdate),
 					plancheck.ExpectUnknownValue("sunset_identity.etl", tfjsonpath.New("status")),
